@@ -1,0 +1,76 @@
+# Every step of the tutorial is a target here; `make` alone lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+PYPY ?= pypy3
+CPYTHON_VENV := .venv/cpython
+PYPY_VENV := .venv/pypy
+CPYTHON := $(CPYTHON_VENV)/bin/python
+PYPY_PYTHON := $(PYPY_VENV)/bin/python
+PIP_INSTALL := -m pip install --quiet --disable-pip-version-check
+CYTHON_DIR := cython-optimized
+CYTHON_SOURCES := $(CYTHON_DIR)/fib_cython.pyx $(CYTHON_DIR)/setup.py
+# What also runs under PyPy; the HTTP suite starts the PyPy servers from the CPython run.
+PYPY_TESTS := tests/test_app_in_process.py tests/test_fib_cython.py
+
+.PHONY: help setup system-packages run-baseline run-cython run-pypy run-pypy-cython \
+	test test-cpython test-pypy lint clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+SETUP_PARTS := system-packages $(CPYTHON_VENV)/.installed $(PYPY_VENV)/.installed \
+	$(CYTHON_DIR)/build/cpython.stamp $(CYTHON_DIR)/build/pypy.stamp
+
+setup: $(SETUP_PARTS) ## install everything: Debian packages, both environments, both builds
+
+system-packages: ## install missing Debian packages (pypy3 pypy3-venv pypy3-dev wrk ...) as root
+	@PYTHON=$(PYTHON) bash scripts/ensure-system-packages.sh
+
+$(CPYTHON_VENV)/.installed: baseline/requirements.txt $(CYTHON_DIR)/requirements.txt requirements-dev.txt | system-packages
+	@echo "Creating the CPython environment in $(CPYTHON_VENV)"
+	$(PYTHON) -m venv --clear $(CPYTHON_VENV)
+	$(CPYTHON) $(PIP_INSTALL) -r $(CYTHON_DIR)/requirements.txt -r requirements-dev.txt
+	@touch $@
+
+$(PYPY_VENV)/.installed: pypy-deployment/requirements.txt pypy-deployment/requirements-dev.txt | system-packages
+	@echo "Creating the PyPy environment in $(PYPY_VENV)"
+	$(PYPY) -m venv --clear $(PYPY_VENV)
+	$(PYPY_PYTHON) $(PIP_INSTALL) -r pypy-deployment/requirements.txt -r pypy-deployment/requirements-dev.txt
+	@touch $@
+
+# Each interpreter gets its own build of the same .pyx (the file names differ by ABI suffix).
+$(CYTHON_DIR)/build/%.stamp: $(CYTHON_SOURCES) .venv/%/.installed
+	@echo "Building fib_cython for $*"
+	cd $(CYTHON_DIR) && ../.venv/$*/bin/python setup.py --quiet build_ext --inplace --build-temp build/temp-$*
+	@touch $@
+
+run-baseline: setup ## serve the baseline (CPython, pure Python) on 127.0.0.1:8000
+	@$(CPYTHON) serve.py baseline
+
+run-cython: setup ## serve the Cython variant (CPython) on 127.0.0.1:8001
+	@$(CPYTHON) serve.py cython
+
+run-pypy: setup ## serve the baseline app under PyPy on 127.0.0.1:8002
+	@$(CPYTHON) serve.py pypy
+
+run-pypy-cython: setup ## serve the Cython app under PyPy on 127.0.0.1:8003
+	@$(CPYTHON) serve.py pypy-cython
+
+lint: setup ## ruff: lint and formatting
+	$(CPYTHON) -m ruff check .
+	$(CPYTHON) -m ruff format --check .
+
+test-pypy: setup ## the in-process tests under PyPy
+	$(PYPY_PYTHON) -m pytest $(PYPY_TESTS)
+
+test-cpython: setup ## every test under CPython, including real servers of all four variants
+	$(CPYTHON) -m pytest
+
+test: lint test-pypy test-cpython ## everything: set-up, lint and both test runs
+
+clean: ## remove the environments and everything the build made
+	rm -rf .venv $(CYTHON_DIR)/build $(CYTHON_DIR)/fib_cython.c $(CYTHON_DIR)/*.so
+	rm -rf .pytest_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,15 @@
+"""The baseline app with its hot path compiled by Cython: same contract, same algorithm."""
+
+from __future__ import annotations
+
+from baseline_app import create_app
+
+try:
+    from fib_cython import fib_recursive
+except ImportError as error:
+    raise ImportError(
+        "fib_cython is not built for this interpreter: run `make setup` "
+        "(or `python setup.py build_ext --inplace` in cython-optimized/)"
+    ) from error
+
+app = create_app(fib_recursive, implementation="cython-recursive", releases_gil=True)

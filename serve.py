@@ -1,0 +1,53 @@
+"""Serve one variant in the foreground: `python serve.py NAME` (what `make run-NAME` runs).
+
+Reads HOST (default 127.0.0.1), PORT (the variant's default), WORKERS (default: the cores this
+process may use) and FIB_MAX_N (default 35), checks them all before anything starts, then replaces
+itself with uvicorn under the variant's interpreter, so stopping this process stops the server.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+
+from variants import APP_DIRS, Variant, get_variant, server_command, server_environment
+
+sys.path.insert(0, str(APP_DIRS[0]))
+from settings import (
+    SettingsError,
+    available_cores,
+    parse_int_setting,
+    read_fib_max_n,
+)
+
+
+def build_command(variant: Variant, environ: Mapping[str, str]) -> list[str]:
+    """The checked uvicorn command for `variant` under the settings in `environ`."""
+    read_fib_max_n(environ)  # fail here, once, rather than in every worker
+    host = environ.get("HOST") or "127.0.0.1"
+    port = parse_int_setting("PORT", environ.get("PORT") or str(variant.default_port), 1, 65535)
+    workers = parse_int_setting("WORKERS", environ.get("WORKERS") or str(available_cores()), 1, 256)
+    return server_command(variant, host, port, workers)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: python serve.py VARIANT", file=sys.stderr)
+        return 2
+    try:
+        variant = get_variant(argv[1])
+        command = build_command(variant, os.environ)
+    except (KeyError, SettingsError) as error:
+        print(f"serve.py: {error.args[0]}", file=sys.stderr)
+        return 2
+    if not variant.interpreter_path.exists():
+        print(f"serve.py: {variant.interpreter_path} is missing; run `make setup`", file=sys.stderr)
+        return 2
+    print(f"serve.py: {variant.name} ({variant.display_name}): {' '.join(command[1:])}", flush=True)
+    os.execve(command[0], command, server_environment(dict(os.environ)))
+    return 0  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

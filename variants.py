@@ -1,0 +1,125 @@
+"""The four variants as data: everything else (make run-*, the tests, the benchmark harness) reads
+this table, so adding a variant is one entry here and one `run-NAME` line in the Makefile.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+# The interpreters live in virtual environments that `make setup` creates.
+INTERPRETERS: dict[str, Path] = {
+    "cpython": ROOT / ".venv" / "cpython" / "bin" / "python",
+    "pypy": ROOT / ".venv" / "pypy" / "bin" / "python",
+}
+
+# Folders the apps import from: cython_app imports baseline_app's create_app.
+APP_DIRS: tuple[Path, ...] = (ROOT / "baseline", ROOT / "cython-optimized")
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    display_name: str
+    folder: str  # where the tutorial explains it
+    interpreter: str  # a key of INTERPRETERS
+    app: str  # uvicorn's "module:attribute"
+    default_port: int
+    # uvicorn's event loop and HTTP parser: the fast C ones on CPython; on PyPy uvloop does not
+    # install and httptools would run through cpyext, so the pure-Python pair.
+    loop: str
+    http: str
+    compared_with: str = "baseline"
+
+    @property
+    def interpreter_path(self) -> Path:
+        return INTERPRETERS[self.interpreter]
+
+
+VARIANTS: tuple[Variant, ...] = (
+    Variant(
+        name="baseline",
+        display_name="CPython, pure Python",
+        folder="baseline",
+        interpreter="cpython",
+        app="baseline_app:app",
+        default_port=8000,
+        loop="uvloop",
+        http="httptools",
+    ),
+    Variant(
+        name="cython",
+        display_name="CPython + Cython",
+        folder="cython-optimized",
+        interpreter="cpython",
+        app="cython_app:app",
+        default_port=8001,
+        loop="uvloop",
+        http="httptools",
+    ),
+    Variant(
+        name="pypy",
+        display_name="PyPy, pure Python",
+        folder="pypy-deployment",
+        interpreter="pypy",
+        app="baseline_app:app",
+        default_port=8002,
+        loop="asyncio",
+        http="h11",
+    ),
+    Variant(
+        name="pypy-cython",
+        display_name="PyPy + Cython (cpyext)",
+        folder="pypy-deployment",
+        interpreter="pypy",
+        app="cython_app:app",
+        default_port=8003,
+        loop="asyncio",
+        http="h11",
+    ),
+)
+
+
+def variant_names() -> list[str]:
+    return [variant.name for variant in VARIANTS]
+
+
+def get_variant(name: str) -> Variant:
+    for variant in VARIANTS:
+        if variant.name == name:
+            return variant
+    raise KeyError(f"unknown variant {name!r}; the variants are: {', '.join(variant_names())}")
+
+
+def server_command(variant: Variant, host: str, port: int, workers: int) -> list[str]:
+    """The uvicorn command line that serves `variant` (what `make run-NAME` executes)."""
+    return [
+        str(variant.interpreter_path),
+        "-m",
+        "uvicorn",
+        variant.app,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--loop",
+        variant.loop,
+        "--http",
+        variant.http,
+        "--no-access-log",
+    ]
+
+
+def server_environment(base: dict[str, str]) -> dict[str, str]:
+    """`base` with the app folders on PYTHONPATH (hyphenated folders are not packages)."""
+    env = dict(base)
+    paths = [str(path) for path in APP_DIRS]
+    if env.get("PYTHONPATH"):
+        paths.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    return env
