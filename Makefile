@@ -15,7 +15,10 @@ CYTHON_SOURCES := $(CYTHON_DIR)/fib_cython.pyx $(CYTHON_DIR)/setup.py
 PYPY_TESTS := tests/test_app_in_process.py tests/test_fib_cython.py
 
 .PHONY: help setup system-packages run-baseline run-cython run-pypy run-pypy-cython \
-	test test-cpython test-pypy lint clean
+	bench bench-quick test test-cpython test-pypy lint clean
+
+# Extra options for the harness, e.g. make bench BENCH_ARGS="--variants baseline,pypy --n 20,30"
+BENCH_ARGS ?=
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -28,16 +31,20 @@ setup: $(SETUP_PARTS) ## install everything: Debian packages, both environments,
 system-packages: ## install missing Debian packages (pypy3 pypy3-venv pypy3-dev wrk ...) as root
 	@PYTHON=$(PYTHON) bash scripts/ensure-system-packages.sh
 
-$(CPYTHON_VENV)/.installed: baseline/requirements.txt $(CYTHON_DIR)/requirements.txt requirements-dev.txt | system-packages
+CPYTHON_REQUIREMENTS := $(CYTHON_DIR)/requirements.txt requirements-dev.txt benchmarks/requirements.txt
+PYPY_REQUIREMENTS := pypy-deployment/requirements.txt pypy-deployment/requirements-dev.txt \
+	benchmarks/requirements-pypy.txt
+
+$(CPYTHON_VENV)/.installed: baseline/requirements.txt $(CPYTHON_REQUIREMENTS) | system-packages
 	@echo "Creating the CPython environment in $(CPYTHON_VENV)"
 	$(PYTHON) -m venv --clear $(CPYTHON_VENV)
-	$(CPYTHON) $(PIP_INSTALL) -r $(CYTHON_DIR)/requirements.txt -r requirements-dev.txt
+	$(CPYTHON) $(PIP_INSTALL) $(addprefix -r ,$(CPYTHON_REQUIREMENTS))
 	@touch $@
 
-$(PYPY_VENV)/.installed: pypy-deployment/requirements.txt pypy-deployment/requirements-dev.txt | system-packages
+$(PYPY_VENV)/.installed: $(PYPY_REQUIREMENTS) | system-packages
 	@echo "Creating the PyPy environment in $(PYPY_VENV)"
 	$(PYPY) -m venv --clear $(PYPY_VENV)
-	$(PYPY_PYTHON) $(PIP_INSTALL) -r pypy-deployment/requirements.txt -r pypy-deployment/requirements-dev.txt
+	$(PYPY_PYTHON) $(PIP_INSTALL) $(addprefix -r ,$(PYPY_REQUIREMENTS))
 	@touch $@
 
 # Each interpreter gets its own build of the same .pyx (the file names differ by ABI suffix).
@@ -57,6 +64,12 @@ run-pypy: setup ## serve the baseline app under PyPy on 127.0.0.1:8002
 
 run-pypy-cython: setup ## serve the Cython app under PyPy on 127.0.0.1:8003
 	@$(CPYTHON) serve.py pypy-cython
+
+bench: setup ## verify and measure every variant (about 13 min); table, plots, raw results
+	$(CPYTHON) -m benchmarks run $(BENCH_ARGS)
+
+bench-quick: setup ## the same outputs from a smoke run (about 2 min)
+	$(CPYTHON) -m benchmarks run --quick $(BENCH_ARGS)
 
 lint: setup ## ruff: lint and formatting
 	$(CPYTHON) -m ruff check .

@@ -8,6 +8,7 @@ itself with uvicorn under the variant's interpreter, so stopping this process st
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Mapping
 
@@ -32,8 +33,14 @@ def build_command(variant: Variant, environ: Mapping[str, str]) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    # `--python PATH` runs the server under PATH instead of the variant's virtual environment
+    # (a container has one interpreter and no .venv).
+    if len(argv) == 4 and argv[2] == "--python":
+        argv, interpreter = argv[:2], argv[3]
+    else:
+        interpreter = None
     if len(argv) != 2:
-        print("usage: python serve.py VARIANT", file=sys.stderr)
+        print("usage: python serve.py VARIANT [--python PATH]", file=sys.stderr)
         return 2
     try:
         variant = get_variant(argv[1])
@@ -41,8 +48,10 @@ def main(argv: list[str]) -> int:
     except (KeyError, SettingsError) as error:
         print(f"serve.py: {error.args[0]}", file=sys.stderr)
         return 2
-    if not variant.interpreter_path.exists():
-        print(f"serve.py: {variant.interpreter_path} is missing; run `make setup`", file=sys.stderr)
+    if interpreter is not None:
+        command[0] = shutil.which(interpreter) or interpreter
+    if not os.path.exists(command[0]):
+        print(f"serve.py: {command[0]} is missing; run `make setup`", file=sys.stderr)
         return 2
     print(f"serve.py: {variant.name} ({variant.display_name}): {' '.join(command[1:])}", flush=True)
     os.execve(command[0], command, server_environment(dict(os.environ)))

@@ -145,6 +145,20 @@ def wait_until_healthy(server: RunningServer, timeout: float = 60.0) -> dict:
     )
 
 
+def wait_for_health(base_url: str, timeout: float = 30.0) -> None:
+    """Wait for a server we did not start (e.g. a compose stack) to answer GET /health."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base_url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise ServerError(f"no server answers GET {base_url}/health after {timeout:.0f} s")
+
+
 def stop_server(server: RunningServer, grace: float = 5.0) -> None:
     """SIGTERM the server's process group, SIGKILL what is left after `grace` s, then check."""
     pgid = server.process.pid

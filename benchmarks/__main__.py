@@ -1,0 +1,246 @@
+"""python -m benchmarks run | table FILE | plot FILE | compare OLD NEW (see --help)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+
+from benchmarks.progress import RunProgress
+from benchmarks.results import RESULTS_DIR, ResultsFormatError, load_results, write_atomically
+
+QUICK = {  # make bench-quick: every output, in about two minutes
+    "n_values": [0, 20],
+    "connections": [16],
+    "repeats": 1,
+    "duration_seconds": 2.0,
+    "max_point_seconds": 6.0,
+    "warmup_max_seconds": {"cpython": 2, "pypy": 8},
+    "locust_seconds": 4.0,
+    "micro_fast": True,
+}
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}"
+        ) from None
+
+
+def _names(text: str) -> list[str]:
+    from variants import variant_names
+
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [name for name in names if name not in variant_names()]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(variant_names())}"
+        )
+    return names
+
+
+def _port_override(text: str) -> tuple[str, int]:
+    name, _, port = text.partition("=")
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"expected VARIANT=PORT, got {text!r}")
+    return _names(name)[0], int(port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="verify and measure the variants")
+    run.add_argument("--quick", action="store_true", help="a smoke run: 2 n, 1 repeat, short runs")
+    run.add_argument("--variants", type=_names, help="comma-separated (default: all four)")
+    run.add_argument("--n", type=_ints, dest="n_values", help="work sizes (default 0,10,20,25,30)")
+    run.add_argument("--connections", type=_ints, help="wrk connections (default 16,64)")
+    run.add_argument("--repeats", type=int, help="fresh wrk runs per point (default 3)")
+    run.add_argument("--duration", type=float, dest="duration_seconds", help="seconds per wrk run")
+    run.add_argument("--max-point-seconds", type=float, help="longest wrk run at a slow point")
+    run.add_argument("--warmup-max-cpython", type=float, help="seconds (default 8)")
+    run.add_argument("--warmup-max-pypy", type=float, help="seconds (default 30)")
+    run.add_argument("--locust-seconds", type=float, help="0 skips Locust (default 10)")
+    run.add_argument("--locust-users", type=int, help="Locust users (default 16)")
+    run.add_argument("--locust-processes", type=int, help="Locust worker processes (default 1)")
+    run.add_argument("--no-micro", dest="micro", action="store_false", default=None)
+    run.add_argument("--micro-n", type=int, help="n of the micro-benchmark (default 25)")
+    run.add_argument(
+        "--no-start",
+        dest="start_servers",
+        action="store_false",
+        default=None,
+        help="measure servers already running on the variants' ports (e.g. docker compose)",
+    )
+    run.add_argument("--free-ports", action="store_true", default=None, help="start on free ports")
+    run.add_argument(
+        "--port",
+        dest="ports",
+        type=_port_override,
+        action="append",
+        help="VARIANT=PORT: where that variant is (or is started); repeatable",
+    )
+    run.add_argument("--fib-max-n", type=int, help="FIB_MAX_N for the servers (default 35)")
+    run.add_argument("--allow-busy", action="store_true", default=None, help="skip the idle check")
+    run.add_argument("--output-dir", type=Path, help=f"default {RESULTS_DIR}")
+    run.add_argument("--no-plots", action="store_true")
+    run.add_argument("--quiet", action="store_true", help="no progress output")
+
+    table = commands.add_parser("table", help="render the Markdown table of a results file")
+    table.add_argument("results", type=Path)
+    table.add_argument("--out", type=Path, help="write it here as well as printing it")
+
+    plot = commands.add_parser("plot", help="render the PNG plots of a results file")
+    plot.add_argument("results", type=Path)
+    plot.add_argument("--out", type=Path, help="folder (default: plots/ beside the file)")
+
+    readme = commands.add_parser("readme", help="regenerate the README's results section")
+    readme.add_argument("results", type=Path, nargs="?", default=RESULTS_DIR / "latest.json")
+    readme.add_argument("--check", action="store_true", help="only say whether it is up to date")
+
+    compare = commands.add_parser("compare", help="per-row ratios of two results files")
+    compare.add_argument("old", type=Path)
+    compare.add_argument("new", type=Path)
+    return parser
+
+
+def options_from(arguments: argparse.Namespace):
+    from benchmarks.runner import Options
+
+    options = Options()
+    if arguments.quick:
+        for key, value in QUICK.items():
+            setattr(options, key, value)
+    for key in (
+        "variants", "n_values", "connections", "repeats", "duration_seconds", "max_point_seconds",
+        "locust_seconds", "locust_users", "locust_processes", "micro", "micro_n", "start_servers",
+        "free_ports", "fib_max_n", "allow_busy", "output_dir",
+    ):  # fmt: skip
+        value = getattr(arguments, key)
+        if value is not None:
+            setattr(options, key, value)
+    if arguments.ports:
+        options.ports = dict(arguments.ports)
+    for interpreter in ("cpython", "pypy"):
+        value = getattr(arguments, f"warmup_max_{interpreter}")
+        if value is not None:
+            options.warmup_max_seconds = {**options.warmup_max_seconds, interpreter: value}
+    return options
+
+
+def command_run(arguments: argparse.Namespace) -> int:
+    from benchmarks.runner import BenchmarkError, Run
+
+    options = options_from(arguments)
+    progress = RunProgress(quiet=arguments.quiet)
+    run = Run(options, progress)
+    try:
+        path = run.execute()
+    except BenchmarkError as error:
+        progress.stop()
+        print(f"benchmark: not measuring: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        progress.stop()
+        kept = f"; results so far are in {run.path}" if run.path.exists() else ""
+        print(f"benchmark: interrupted{kept}", file=sys.stderr)
+        return 130
+    finally:
+        progress.stop()
+    table = render_outputs(path, options.output_dir, plots=not arguments.no_plots)
+    if not arguments.quiet:
+        print(table)
+        print(f"results: {path} (and latest.json, latest.md, plots/ in {options.output_dir})")
+    failed = [n for n, v in load_results(path)["variants"].items() if v["status"] != "measured"]
+    if failed:
+        print(f"benchmark: not measured: {', '.join(failed)} (the table says why)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def render_outputs(path: Path, output_dir: Path, plots: bool = True) -> str:
+    from benchmarks.report import render_table
+
+    results = load_results(path)
+    table = render_table(results)
+    write_atomically(output_dir / "latest.md", table)
+    if plots:
+        from benchmarks.plots import render_plots
+
+        render_plots(results, output_dir / "plots")
+    if output_dir.resolve() == RESULTS_DIR and results["records"]:
+        from benchmarks.readme import update_readme
+
+        update_readme(results)  # the README quotes the reference results in benchmarks/results/
+    return table
+
+
+def command_table(arguments: argparse.Namespace) -> int:
+    from benchmarks.report import render_table
+
+    table = render_table(load_results(arguments.results))
+    if arguments.out:
+        write_atomically(arguments.out, table)
+    print(table)
+    return 0
+
+
+def command_plot(arguments: argparse.Namespace) -> int:
+    from benchmarks.plots import render_plots
+
+    out = arguments.out or arguments.results.parent / "plots"
+    for path in render_plots(load_results(arguments.results), out):
+        print(path)
+    return 0
+
+
+def command_readme(arguments: argparse.Namespace) -> int:
+    from benchmarks.readme import README, render_results_section, replace_section, update_readme
+
+    results = load_results(arguments.results)
+    if arguments.check:
+        current = README.read_text()
+        if replace_section(current, render_results_section(results)) != current:
+            print(f"benchmark: README.md is stale against {arguments.results}", file=sys.stderr)
+            return 1
+        return 0
+    changed = update_readme(results)
+    print("README.md updated" if changed else "README.md already up to date")
+    return 0
+
+
+def command_compare(arguments: argparse.Namespace) -> int:
+    from benchmarks.compare import render_comparison
+
+    old, new = load_results(arguments.old), load_results(arguments.new)
+    print(render_comparison(old, new, arguments.old.name, arguments.new.name))
+    return 0
+
+
+def _interrupt_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
+    commands = {
+        "run": command_run,
+        "table": command_table,
+        "plot": command_plot,
+        "compare": command_compare,
+        "readme": command_readme,
+    }
+    try:
+        return commands[arguments.command](arguments)
+    except (ResultsFormatError, FileNotFoundError) as error:
+        print(f"benchmark: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,258 @@
+"""The micro-benchmark: the hot path alone, fib_recursive(n) with no HTTP around it.
+
+Four combinations run through pyperf (benchmarks/micro_worker.py) under the interpreter they name:
+the baseline's pure-Python function and the Cython build, each on CPython and on PyPy (where the
+Cython module goes through cpyext). A fifth row is the same recursion in plain C, compiled with
+`gcc -O2`, and it is the floor: no interpreter, no boxed integers, no frames, no dispatch, only the
+calls and additions the algorithm itself needs, so no implementation of *this algorithm* can be
+expected to beat it by more than compiler flags. The interpreted rows say how far above that floor
+each interpreter lands; the Cython rows say how close compiling one function gets. "Floor" in the
+order-of-magnitude sense, not to the last percent: the Cython module is built with -O3 (see
+cython-optimized/setup.py), so it may come out level with the C row or a little below it. Like
+pyperf, the C program reports each value as the mean of a calibrated batch of calls.
+
+Pinning (`cpus`) is done by setting the affinity of the process we start: Linux passes the mask on
+to every process it spawns, pyperf's workers included. pyperf's own --affinity cannot be used for
+PyPy: it needs os.sched_setaffinity or psutil, and PyPy 3.9 has neither (psutil's extension does
+not load there), so pyperf exits with "CPU affinity not available". CPython's command also gets
+--affinity, so that pyperf does not move its workers to isolated CPUs if the kernel has any.
+
+Warm-up: when pyperf detects a JIT it runs fewer processes with more values each (6 x 10 instead
+of 20 x 3), but Runner's default still skips only one value per process. Its warm-up calibration
+(Runner(warmups=None)) took 50-65 s per combination on a shared 2-core machine, far over the
+budget, while the JIT is warm after the first ~0.1 s value here; so PyPy's commands ask for a few
+warm-up values explicitly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pyperf
+
+from variants import INTERPRETERS, ROOT, server_environment
+
+Json = dict[str, Any]
+
+WORKER = ROOT / "benchmarks" / "micro_worker.py"
+C_SOURCE = ROOT / "benchmarks" / "c" / "fib.c"
+C_NAME = "C (gcc -O2)"
+JIT_WARMUPS = 3  # values PyPy skips per process; its JIT is warm after the first one here
+FAST_MIN_TIME = 0.05  # seconds per value; pyperf's default is 0.1
+C_REPEATS = 60  # as many values as pyperf's default run collects; each takes >= 10 ms
+C_REPEATS_FAST = 20
+TIMEOUT_SECONDS = 300  # per command; a whole combination takes 10-20 s here
+MAX_N = 92  # fib(92) is the largest Fibonacci number in a signed 64-bit integer (Cython, C)
+# "ValueError: ...", "ModuleNotFoundError: ...", pyperf's "ERROR: ..."
+_REASON_LINE = re.compile(r"^(ERROR: |[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt): )")
+
+
+@dataclass(frozen=True)
+class Combination:
+    name: str
+    interpreter: str  # a key of variants.INTERPRETERS
+    implementation: str  # micro_worker's --implementation: "python" or "cython"
+
+    @property
+    def label(self) -> str:
+        """The results file's "implementation", as the apps report it."""
+        return f"{self.implementation}-recursive"
+
+
+COMBINATIONS: tuple[Combination, ...] = (
+    Combination("Python on CPython", "cpython", "python"),
+    Combination("Python on PyPy", "pypy", "python"),
+    Combination("Cython on CPython", "cpython", "cython"),
+    Combination("Cython on PyPy", "pypy", "cython"),
+)
+
+
+class MicroError(RuntimeError):
+    """One combination could not be measured; the message says why."""
+
+
+def micro_command(
+    combination: Combination,
+    n: int,
+    output: Path,
+    fast: bool = False,
+    cpus: set[int] | None = None,
+    interpreters: Mapping[str, Path] | None = None,
+) -> list[str]:
+    """The pyperf command line that measures `combination` and writes its JSON to `output`."""
+    interpreter = (interpreters or INTERPRETERS)[combination.interpreter]
+    command = [
+        str(interpreter),
+        str(WORKER),
+        "--implementation",
+        combination.implementation,
+        "--fib-n",
+        str(n),
+        "--output",
+        str(output),
+        "--quiet",
+    ]
+    if fast:
+        # pyperf's --fast halves the processes and cuts the values per process; shorter values
+        # halve the rest (pyperf rounds loops up to a power of two, so a value takes 1-2x this).
+        command.extend(("--fast", "--min-time", str(FAST_MIN_TIME)))
+    if combination.interpreter == "pypy":
+        command.extend(("--warmups", str(JIT_WARMUPS)))
+    elif cpus:
+        command.append(f"--affinity={format_cpus(cpus)}")
+    return command
+
+
+def c_compile_command(binary: Path) -> list[str]:
+    # No -march=native: the floor should be the portable binary everyone else would build.
+    return ["gcc", "-O2", "-Wall", "-o", str(binary), str(C_SOURCE)]
+
+
+def c_run_command(binary: Path, n: int, repeats: int) -> list[str]:
+    return [str(binary), str(n), str(repeats)]
+
+
+def format_cpus(cpus: set[int]) -> str:
+    return ",".join(str(cpu) for cpu in sorted(cpus))
+
+
+def run_pinned(command: list[str], cpus: set[int] | None, timeout: float) -> str:
+    """Run `command` from the repository root, on `cpus` if given; its stdout, or MicroError.
+
+    It gets a session of its own so a timeout can stop pyperf's workers along with it.
+    """
+
+    def pin() -> None:
+        os.sched_setaffinity(0, cpus)  # in the child, before exec: inherited by all it starts
+
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=server_environment(dict(os.environ)),  # puts baseline/ and cython-optimized/ on it
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=pin if cpus else None,
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise MicroError(f"no result within {timeout:.0f} s") from None
+    if process.returncode != 0:
+        reason = failure_reason(stderr + "\n" + stdout)
+        raise MicroError(f"exit status {process.returncode}: {reason}")
+    return stdout
+
+
+def failure_reason(output: str) -> str:
+    """What a failed command's output says went wrong, on one line: its exception lines and
+    pyperf's "ERROR:" lines (a worker's own error comes before the manager's "failed with exit
+    code"), or else its last lines."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    reasons = [line for line in lines if _REASON_LINE.match(line)] or lines[-3:]
+    return " / ".join(dict.fromkeys(reasons)) or "no output"
+
+
+def result_row(name: str, interpreter: str, implementation: str, values: list[float]) -> Json:
+    return {
+        "name": name,
+        "interpreter": interpreter,
+        "implementation": implementation,
+        "mean_seconds": statistics.mean(values),
+        "stdev_seconds": statistics.stdev(values) if len(values) > 1 else 0.0,
+        "values": values,
+    }
+
+
+def measure_combination(
+    combination: Combination,
+    n: int,
+    work_dir: Path,
+    fast: bool,
+    cpus: set[int] | None,
+    interpreters: Mapping[str, Path] | None,
+) -> Json:
+    output = work_dir / f"{combination.interpreter}-{combination.implementation}.json"
+    output.unlink(missing_ok=True)  # pyperf refuses to overwrite its output
+    command = micro_command(combination, n, output, fast, cpus, interpreters)
+    run_pinned(command, cpus, TIMEOUT_SECONDS)
+    values = list(pyperf.Benchmark.load(str(output)).get_values())
+    return result_row(combination.name, combination.interpreter, combination.label, values)
+
+
+def compile_c(work_dir: Path) -> Path:
+    """benchmarks/c/fib.c built with `gcc -O2` into `work_dir`; the binary's path."""
+    if shutil.which("gcc") is None:
+        raise MicroError("gcc not found")
+    binary = work_dir / "fib-c"
+    run_pinned(c_compile_command(binary), None, TIMEOUT_SECONDS)
+    return binary
+
+
+def run_c(binary: Path, n: int, repeats: int, cpus: set[int] | None = None) -> Json:
+    """The C program's report: {"n", "result" (fib(n)), "loops", "values" (seconds per call)}."""
+    return json.loads(run_pinned(c_run_command(binary, n, repeats), cpus, TIMEOUT_SECONDS))
+
+
+def measure_c(n: int, work_dir: Path, fast: bool, cpus: set[int] | None) -> Json:
+    report = run_c(compile_c(work_dir), n, C_REPEATS_FAST if fast else C_REPEATS, cpus)
+    return result_row(C_NAME, "c", "c-recursive", [float(value) for value in report["values"]])
+
+
+def run_micro(
+    n: int = 25,
+    fast: bool = False,
+    cpus: set[int] | None = None,
+    work_dir: Path | None = None,
+    on_step: Callable[[str], None] | None = None,
+    interpreters: Mapping[str, Path] | None = None,
+) -> Json:
+    """Measure fib_recursive(n) in the four combinations and in C: the results file's "micro".
+
+    `work_dir` keeps pyperf's JSON files and the C binary (a temporary folder otherwise);
+    `interpreters` replaces variants.INTERPRETERS. A combination that fails is left out of
+    "results" and named, with the reason, in "error"; the others are still measured.
+    """
+    if not 0 <= n <= MAX_N:
+        raise ValueError(f"n must be from 0 to {MAX_N}, got {n}")
+    if cpus is not None and not cpus:
+        raise ValueError("cpus must name at least one CPU (or be None for no pinning)")
+    with tempfile.TemporaryDirectory(prefix="micro-") as temporary:
+        folder = Path(work_dir) if work_dir is not None else Path(temporary)
+        folder.mkdir(parents=True, exist_ok=True)
+        steps: list[tuple[str, Callable[[], Json]]] = [
+            (c.name, partial(measure_combination, c, n, folder, fast, cpus, interpreters))
+            for c in COMBINATIONS
+        ]
+        steps.append((C_NAME, partial(measure_c, n, folder, fast, cpus)))
+        results, errors = [], []
+        for name, measure in steps:
+            if on_step is not None:
+                on_step(name)
+            try:
+                results.append(measure())
+            # Whatever goes wrong in one combination must not cost the others their results.
+            except Exception as error:
+                errors.append(f"{name}: {describe(error)}")
+    return {"n": n, "results": results, "error": "; ".join(errors) or None}
+
+
+def describe(error: Exception) -> str:
+    if isinstance(error, MicroError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"

@@ -1,0 +1,261 @@
+"""The plots of a results file, as PNGs: requests/s against n, latency percentiles, the warm-up
+curves and memory per worker. A plot whose data the file lacks is skipped, not drawn empty.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+# Figures are drawn on the Agg canvas directly: no display, and no pyplot global state.
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import Formatter
+
+from benchmarks.report import display_name, records_of, variant_order
+from benchmarks.results import Json
+
+PERCENTILES = ("p50", "p90", "p99")
+MEMORY_KINDS = (("uss_mib_per_worker", "USS"), ("pss_mib_per_worker", "PSS"))
+# One colour per variant, the same in every plot (matplotlib's default cycle).
+COLOURS = ["C0", "C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9"]
+DPI = 120
+
+
+class PlainLogFormatter(Formatter):
+    """Log-axis labels as plain numbers (6,000 rather than 6×10³): every tick when the axis spans
+    less than a decade, else only those at 1, 2 and 5 times a power of ten."""
+
+    def __call__(self, value: float, pos: int | None = None) -> str:
+        if value <= 0:
+            return ""
+        low, high = self.axis.get_view_interval()
+        mantissa = round(value / 10 ** math.floor(math.log10(value)))
+        if high / low >= 10 and mantissa not in (1, 2, 5):
+            return ""
+        return f"{value:,g}"
+
+
+def log_y_axis(ax) -> None:
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(PlainLogFormatter())
+    ax.yaxis.set_minor_formatter(PlainLogFormatter())
+
+
+def measured_on(results: Json) -> str:
+    environment = results.get("environment", {})
+    cpu = environment.get("machine", {}).get("cpu_model", "an unknown CPU")
+    note = environment.get("pinning", {}).get("note") or "pinning not recorded"
+    return f"measured on {cpu}, {note}"
+
+
+def variants_in_order(results: Json, names: set[str]) -> list[str]:
+    return sorted(names, key=lambda name: variant_order(results, name))
+
+
+def colour(results: Json, variant: str) -> str:
+    return COLOURS[variant_order(results, variant)[0] % len(COLOURS)]
+
+
+def new_figure(results: Json, title: str, columns: int = 1) -> tuple[Figure, list]:
+    figure = Figure(figsize=(5.5 * columns + 1, 4.8), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(1, columns, squeeze=False)[0].tolist()
+    figure.suptitle(f"{title}\n{measured_on(results)}", fontsize="medium")
+    return figure, axes
+
+
+def save(figure: Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # No timestamp or version in the file: the same results give the same bytes.
+    figure.savefig(path, dpi=DPI, metadata={"Software": None})
+    return path
+
+
+def wrk_records(results: Json) -> list[Json]:
+    return [record for record in records_of(results, "wrk") if record.get("n") is not None]
+
+
+def plot_rps_line(ax, results: Json, variant: str, records: list[Json]) -> None:
+    """One variant's median requests/s against n, with the min–max over repeats as error bars."""
+    rows = sorted(records, key=lambda record: record["n"])
+    spreads = [row["summary"]["requests_per_second"] for row in rows]
+    # Clamped at 0: matplotlib refuses a negative error bar, even a rounding error's.
+    below = [max(0, s["median"] - s["min"]) for s in spreads]
+    above = [max(0, s["max"] - s["median"]) for s in spreads]
+    ax.errorbar(
+        [row["n"] for row in rows],
+        [s["median"] for s in spreads],
+        yerr=[below, above],
+        marker="o",
+        capsize=3,
+        color=colour(results, variant),
+        label=display_name(results, variant),
+    )
+
+
+def plot_rps_vs_n(results: Json, path: Path) -> Path | None:
+    records = wrk_records(results)
+    if not records:
+        return None
+    connection_counts = sorted({record["connections"] for record in records})
+    title = "Requests/s against n (wrk, median of repeats, bars min–max)"
+    figure, axes = new_figure(results, title, len(connection_counts))
+    for ax, connections in zip(axes, connection_counts):
+        at_load = [record for record in records if record["connections"] == connections]
+        for variant in variants_in_order(results, {record["variant"] for record in at_load}):
+            plot_rps_line(ax, results, variant, [r for r in at_load if r["variant"] == variant])
+        mark_unreliable(ax, at_load)
+        log_y_axis(ax)
+        ax.set_title(f"{connections} connections", fontsize="medium")
+        ax.set_xlabel("n in GET /fib/n")
+        ax.set_ylabel("requests/s (log scale)")
+        ax.set_xticks(sorted({record["n"] for record in at_load}))
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize="small")
+    return save(figure, path)
+
+
+def mark_unreliable(ax, records: list[Json]) -> None:
+    """Ring the points the table flags (high CV or a saturated load generator)."""
+    flagged = [record for record in records if record["summary"].get("unreliable")]
+    if flagged:
+        ax.scatter(
+            [record["n"] for record in flagged],
+            [record["summary"]["requests_per_second"]["median"] for record in flagged],
+            s=160,
+            facecolors="none",
+            edgecolors="red",
+            zorder=3,
+            label="unreliable (see the table's ⚠)",
+        )
+
+
+def grouped_bars(
+    ax,
+    groups: list[str],
+    series: list[tuple[str, str, Callable[[str], float | None]]],
+) -> None:
+    """Bars side by side for each group; `series` is (label, colour, value of a group)."""
+    width = 0.8 / len(series)
+    for index, (label, bar_colour, value_of) in enumerate(series):
+        positions, heights = [], []
+        for position, group in enumerate(groups):
+            value = value_of(group)
+            if value is not None:
+                positions.append(position + (index - (len(series) - 1) / 2) * width)
+                heights.append(value)
+        ax.bar(positions, heights, width, label=label, color=bar_colour)
+    ax.set_xticks(range(len(groups)), groups)
+
+
+def plot_latency(results: Json, path: Path) -> Path | None:
+    records = wrk_records(results)
+    if not records:
+        return None
+    # The highest load shows the queueing; lower ones mostly show the service time.
+    connections = max(record["connections"] for record in records)
+    at_load = [record for record in records if record["connections"] == connections]
+    n_values = sorted({record["n"] for record in at_load})
+    figure, axes = new_figure(
+        results, f"Latency percentiles (wrk, {connections} connections)", len(n_values)
+    )
+    for ax, n in zip(axes, n_values):
+        by_variant = {record["variant"]: record for record in at_load if record["n"] == n}
+        variants = variants_in_order(results, set(by_variant))
+        series = [
+            (
+                display_name(results, variant),
+                colour(results, variant),
+                lambda p, record=by_variant[variant]: record["summary"]["latency_ms"].get(p),
+            )
+            for variant in variants
+        ]
+        grouped_bars(ax, list(PERCENTILES), series)
+        log_y_axis(ax)
+        ax.set_title(f"n = {n}", fontsize="medium")
+        ax.set_ylabel("latency, ms (log scale)")
+        ax.grid(True, axis="y", which="both", alpha=0.3)
+        ax.legend(fontsize="small")
+    return save(figure, path)
+
+
+def warmup_curves(results: Json) -> dict[str, Json]:
+    return {
+        name: entry["warmup"]
+        for name, entry in results.get("variants", {}).items()
+        if (entry.get("warmup") or {}).get("seconds")
+    }
+
+
+def plot_warmup(results: Json, path: Path) -> Path | None:
+    curves = warmup_curves(results)
+    if not curves:
+        return None
+    figure, (ax,) = new_figure(results, "Warm-up: requests/s after the server's start")
+    for variant, warmup in curves.items():
+        ax.plot(
+            warmup["seconds"],
+            warmup["requests_per_second"],
+            marker=".",
+            color=colour(results, variant),
+            label=f"{display_name(results, variant)} (n = {warmup.get('n')}, "
+            f"{warmup.get('connections')} connections)",
+        )
+    ax.set_xlabel("seconds since the server started")
+    ax.set_ylabel("requests/s")
+    ax.set_ylim(bottom=0)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+    return save(figure, path)
+
+
+def median_memory(results: Json, variant: str, key: str) -> float | None:
+    """The median over the variant's wrk records of their (median) MiB per worker."""
+    values = [
+        record["summary"][key]
+        for record in records_of(results, "wrk")
+        if record["variant"] == variant and record["summary"].get(key) is not None
+    ]
+    return statistics.median(values) if values else None
+
+
+def plot_memory(results: Json, path: Path) -> Path | None:
+    measured = {record["variant"] for record in records_of(results, "wrk")}
+    variants = [
+        variant
+        for variant in variants_in_order(results, measured)
+        if any(median_memory(results, variant, key) is not None for key, _ in MEMORY_KINDS)
+    ]
+    if not variants:
+        return None
+    figure, (ax,) = new_figure(results, "Memory per worker (median over the wrk runs)")
+    series = [
+        (label, f"C{index}", lambda variant, key=key: median_memory(results, variant, key))
+        for index, (key, label) in enumerate(MEMORY_KINDS)
+    ]
+    grouped_bars(ax, variants, series)
+    # Wrapped, so that four variant names fit side by side.
+    labels = [textwrap.fill(display_name(results, v), 16) for v in variants]
+    ax.set_xticks(range(len(variants)), labels)
+    ax.set_ylabel("MiB per worker")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(fontsize="small")
+    return save(figure, path)
+
+
+PLOTS: tuple[tuple[str, Callable[[Json, Path], Path | None]], ...] = (
+    ("rps_vs_n.png", plot_rps_vs_n),
+    ("latency.png", plot_latency),
+    ("warmup.png", plot_warmup),
+    ("memory.png", plot_memory),
+)
+
+
+def render_plots(results: Json, out_dir: Path) -> list[Path]:
+    """Write every plot the results have data for into `out_dir`; return the paths written."""
+    written = [plot(results, Path(out_dir) / name) for name, plot in PLOTS]
+    return [path for path in written if path is not None]

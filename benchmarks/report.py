@@ -1,0 +1,429 @@
+"""The comparison table: a results file rendered as Markdown (benchmarks/results/latest.md, and what
+a run prints at its end). It reads the file alone, so a table can be rebuilt from any old run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+from benchmarks.results import CV_LIMIT, SATURATION_LIMIT, Json, load_results, write_atomically
+
+# The variant every speed-up is relative to (variants.py: `compared_with`).
+BASELINE = "baseline"
+MISSING = "—"
+FLAG = "⚠"
+
+# How the header names the run's settings; keys not listed here are shown as they are.
+SETTING_LABELS = {
+    "variants": "variants",
+    "n_values": "n",
+    "connections": "connections",
+    "repeats": "repeats",
+    "duration_seconds": "seconds per repeat",
+}
+
+
+# Numbers
+
+
+def format_number(value: float | None) -> str:
+    """From 100 up a whole number with thousands separators, below that 3 significant digits.
+
+    Halves round up, as by hand (120.5 → 121), and trailing zeros stay (39.0, 0.950) so every
+    cell shows the same precision.
+    """
+    if value is None:
+        return MISSING
+    exact = Decimal(str(value))  # str: the float's shortest repr, not its binary expansion
+    if exact == 0:
+        return "0"
+    decimals = max(0, 2 - exact.adjusted())
+    rounded = round_half_up(exact, decimals)
+    if rounded.adjusted() > exact.adjusted() and decimals > 0:
+        # 99.96 rounded to 100.0: a digit more before the point, so one fewer after it.
+        rounded = round_half_up(exact, decimals - 1)
+    return f"{rounded:,f}"
+
+
+def round_half_up(value: Decimal, decimals: int) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
+def format_ratio(ratio: float | None) -> str:
+    return MISSING if ratio is None else f"{format_number(ratio)}×"
+
+
+def format_range(spread: Json) -> str:
+    """A median with its min–max over repeats: `4,050 (4,000–4,100)`."""
+    low, high = format_number(spread["min"]), format_number(spread["max"])
+    return f"{format_number(spread['median'])} ({low}–{high})"
+
+
+def format_plain(value: float) -> str:
+    """A setting as it was given: 3 for 3.0, 2.5 for 2.5."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def format_seconds(seconds: float) -> str:
+    return f"{format_plain(seconds)} s"
+
+
+def cell(text: object) -> str:
+    """Text that stays inside one Markdown table cell."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def markdown_table(headers: list[str], rows: Iterable[list[str]]) -> list[str]:
+    lines = [
+        "| " + " | ".join(cell(header) for header in headers) + " |",
+        "|" + "|".join("---" for _ in headers) + "|",
+    ]
+    lines.extend("| " + " | ".join(cell(value) for value in row) + " |" for row in rows)
+    return lines
+
+
+# Lookups
+
+
+def display_name(results: Json, variant: str) -> str:
+    entry = results.get("variants", {}).get(variant) or {}
+    return entry.get("display_name") or variant
+
+
+def variant_order(results: Json, variant: str) -> tuple[int, str]:
+    """Variants in the order of results["variants"]; unknown ones after them, by name."""
+    names = list(results.get("variants", {}))
+    return (names.index(variant), "") if variant in names else (len(names), variant)
+
+
+def records_of(results: Json, tool: str) -> list[Json]:
+    return [record for record in results.get("records", []) if record["tool"] == tool]
+
+
+def sorted_by_load(results: Json, records: list[Json]) -> list[Json]:
+    """Grouped by n, then connections, then variant."""
+
+    def key(record: Json) -> tuple:
+        n = record.get("n")
+        return (n is None, n or 0, record["connections"], variant_order(results, record["variant"]))
+
+    return sorted(records, key=key)
+
+
+def baseline_median(results: Json, record: Json) -> float | None:
+    """The baseline's median requests/s at the same tool, scenario, n and connections."""
+    for other in results.get("records", []):
+        if other["variant"] == BASELINE and same_load(other, record):
+            return other["summary"]["requests_per_second"]["median"]
+    return None
+
+
+def same_load(a: Json, b: Json) -> bool:
+    keys = ("tool", "scenario", "n", "connections")
+    return all(a.get(key) == b.get(key) for key in keys)
+
+
+def speed_up(results: Json, record: Json) -> float | None:
+    reference = baseline_median(results, record)
+    if not reference:
+        return None
+    return record["summary"]["requests_per_second"]["median"] / reference
+
+
+def flag(summary: Json) -> str:
+    reasons = summary.get("unreliable") or []
+    return f"{FLAG} " + "; ".join(reasons) if reasons else ""
+
+
+# Sections
+
+
+def header_lines(results: Json) -> list[str]:
+    environment = results.get("environment", {})
+    machine = environment.get("machine", {})
+    pinning = environment.get("pinning", {})
+    lines = [
+        "# Benchmark results",
+        "",
+        f"- When: {when(environment)}",
+        f"- Git commit: {commit(environment)}",
+        f"- CPU: {machine.get('cpu_model', 'unknown')}, {machine.get('cores', '?')} cores"
+        + memory_and_os(machine),
+        f"- Pinning: {pinning_note(pinning)}",
+        f"- Interpreters: {interpreters(environment.get('interpreters', {}))}",
+    ]
+    if environment.get("tools"):
+        tools = ", ".join(f"{name} {version}" for name, version in environment["tools"].items())
+        lines.append(f"- Tools: {tools}")
+    lines.append(f"- Settings: {settings(environment.get('settings', {}))}")
+    durations = record_durations(results)
+    if durations:
+        lines.append(f"- Length of one repeat, as recorded: {durations}")
+    return lines
+
+
+def when(environment: Json) -> str:
+    started = environment.get("started_at") or "unknown"
+    finished = environment.get("finished_at")
+    text = f"{started} to {finished}" if finished else f"{started} (not finished)"
+    duration = environment.get("duration_seconds")
+    return f"{text} ({format_seconds(duration)})" if duration is not None else text
+
+
+def commit(environment: Json) -> str:
+    sha = environment.get("git_commit") or "unknown"
+    dirty = " with uncommitted changes" if environment.get("git_dirty") else ""
+    return f"{sha[:7]}{dirty}"
+
+
+def memory_and_os(machine: Json) -> str:
+    parts = []
+    if machine.get("memory_gib") is not None:
+        parts.append(f"{format_plain(machine['memory_gib'])} GiB")
+    if machine.get("os"):
+        parts.append(machine["os"])
+    if machine.get("kernel"):
+        parts.append(f"kernel {machine['kernel']}")
+    return "".join(f", {part}" for part in parts)
+
+
+def pinning_note(pinning: Json) -> str:
+    if not pinning:
+        return "not recorded"
+    note = pinning.get("note") or ("pinned" if pinning.get("pinned") else "not pinned")
+    workers = pinning.get("workers")
+    if workers is None:
+        return note
+    return f"{note}; {workers} server worker{'s' if workers != 1 else ''}"
+
+
+def interpreters(entries: Json) -> str:
+    """Each runtime with its package versions: a difference there is part of the comparison."""
+    described = []
+    for entry in entries.values():
+        packages = ", ".join(f"{name} {v}" for name, v in (entry.get("packages") or {}).items())
+        described.append(f"{entry['runtime']} ({packages})" if packages else entry["runtime"])
+    return "; ".join(described) or "unknown"
+
+
+def settings(values: Json) -> str:
+    parts = []
+    for key, value in values.items():
+        items = value if isinstance(value, list) else [value]
+        shown = ", ".join(format_plain(item) for item in items)
+        parts.append(f"{SETTING_LABELS.get(key, key.replace('_', ' '))}: {shown}")
+    return "; ".join(parts) or "unknown"
+
+
+def record_durations(results: Json) -> str:
+    """The length of one repeat per tool, as the records say (the settings may not name all)."""
+    durations: dict[str, set[float]] = {}
+    for record in results.get("records", []):
+        durations.setdefault(record["tool"], set()).add(record["duration_seconds"])
+    return ", ".join(
+        f"{tool} " + " and ".join(format_seconds(s) for s in sorted(seconds))
+        for tool, seconds in durations.items()
+    )
+
+
+WRK_HEADERS = [
+    "Variant",
+    "n",
+    "Connections",
+    "Requests/s median (min–max)",
+    "Speed-up vs baseline",
+    "p50 ms",
+    "p99 ms",
+    "Errors",
+    "Compute ms (server)",
+    "USS MiB/worker",
+    "Server CPU cores",
+    "Flag",
+]
+
+
+def wrk_row(results: Json, record: Json) -> list[str]:
+    summary = record["summary"]
+    compute = summary.get("compute_time_ms")
+    return [
+        display_name(results, record["variant"]),
+        str(record["n"]),
+        str(record["connections"]),
+        format_range(summary["requests_per_second"]),
+        format_ratio(speed_up(results, record)),
+        format_number(summary["latency_ms"]["p50"]),
+        format_number(summary["latency_ms"]["p99"]),
+        str(summary["errors"]["total"]),
+        format_number(compute["median"]) if compute else MISSING,
+        format_number(summary.get("uss_mib_per_worker")),
+        format_number(summary.get("server_cpu_cores")),
+        flag(summary),
+    ]
+
+
+def flag_note() -> str:
+    return (
+        f"{FLAG} marks a row to read with care: requests/s varied by more than "
+        f"{CV_LIMIT:.0%} (coefficient of variation) over the repeats, or the load generator "
+        f"used more than {SATURATION_LIMIT:.0%} of its cores, so it may have limited the rate "
+        "instead of the server."
+    )
+
+
+def wrk_section(results: Json) -> list[str]:
+    records = sorted_by_load(results, records_of(results, "wrk"))
+    if not records:
+        return []
+    return [
+        "## Requests per second (wrk, GET /fib/n)",
+        "",
+        *markdown_table(WRK_HEADERS, (wrk_row(results, r) for r in records)),
+        "",
+        "Requests/s is the median over the repeats, with their min–max. The speed-up is that "
+        "median over the baseline's at the same n and connections. Latencies are medians of the "
+        "repeats' percentiles; errors are summed over the repeats; compute ms is the time the "
+        "server reports for computing fib(n); memory and CPU are medians over the repeats.",
+        "",
+        flag_note(),
+    ]
+
+
+def locust_section(results: Json) -> list[str]:
+    records = sorted_by_load(results, records_of(results, "locust"))
+    if not records:
+        return []
+    headers = ["Variant", "Users", "Requests/s median (min–max)", "p50 ms", "p99 ms", "Failures"]
+    rows = [
+        [
+            display_name(results, record["variant"]),
+            str(record["connections"]),
+            format_range(record["summary"]["requests_per_second"]),
+            format_number(record["summary"]["latency_ms"]["p50"]),
+            format_number(record["summary"]["latency_ms"]["p99"]),
+            str(record["summary"]["errors"]["total"]),
+            flag(record["summary"]),
+        ]
+        for record in records
+    ]
+    return [
+        "## Mixed scenario (locust)",
+        "",
+        *markdown_table([*headers, "Flag"], rows),
+    ]
+
+
+def verification_outcome(entry: Json) -> str:
+    verification = entry.get("verification")
+    if not verification:
+        return "not run"
+    checks = verification.get("checks", [])
+    passed = sum(1 for check in checks if check["passed"])
+    outcome = "passed" if verification.get("passed") else "failed"
+    return f"{outcome} ({passed} of {len(checks)} checks)"
+
+
+def variants_section(results: Json) -> list[str]:
+    entries = results.get("variants", {})
+    if not entries:
+        return []
+    headers = ["Variant", "Runtime", "Implementation", "Verification", "Status"]
+    rows = [
+        [
+            entry.get("display_name") or name,
+            entry.get("runtime") or MISSING,
+            entry.get("implementation") or MISSING,
+            verification_outcome(entry),
+            entry.get("status", "unknown"),
+        ]
+        for name, entry in entries.items()
+    ]
+    problems = [
+        f"- {display_name(results, name)} ({entry.get('status')}): "
+        + cell(entry.get("error") or "no error recorded")
+        for name, entry in entries.items()
+        if entry.get("status") != "measured"
+    ]
+    lines = ["## Variants", "", *markdown_table(headers, rows)]
+    if problems:
+        lines += ["", "Not measured, and why:", "", *problems]
+    return lines
+
+
+def warmup_row(results: Json, name: str, warmup: Json | None) -> list[str]:
+    if not warmup or not warmup.get("seconds"):
+        return [display_name(results, name), MISSING, MISSING, "no warm-up data", MISSING]
+    seconds = warmup["seconds"][-1]
+    plateau = format_seconds(seconds) if warmup.get("plateau_reached") else "no plateau"
+    return [
+        display_name(results, name),
+        str(warmup.get("n")),
+        str(warmup.get("connections")),
+        plateau,
+        format_number(warmup["requests_per_second"][-1]),
+    ]
+
+
+def warmup_section(results: Json) -> list[str]:
+    entries = results.get("variants", {})
+    if not entries:
+        return []
+    headers = ["Variant", "n", "Connections", "Seconds to plateau", "Requests/s at the end"]
+    rows = [warmup_row(results, name, entry.get("warmup")) for name, entry in entries.items()]
+    return [
+        "## Warm-up",
+        "",
+        *markdown_table(headers, rows),
+        "",
+        "Requests/s measured second by second from the server's start until it stopped rising "
+        "(a JIT such as PyPy's is slow until it has compiled the hot path). The seconds to the "
+        "plateau are the last measured second.",
+    ]
+
+
+def micro_rows(micro_results: list[Json]) -> list[list[str]]:
+    c_means = [row["mean_seconds"] for row in micro_results if row["interpreter"] == "c"]
+    c_mean = c_means[0] if c_means else None
+    return [
+        [
+            row["name"],
+            f"{format_number(row['mean_seconds'] * 1000)} ± "
+            f"{format_number(row['stdev_seconds'] * 1000)}",
+            format_ratio(row["mean_seconds"] / c_mean if c_mean else None),
+        ]
+        for row in micro_results
+    ]
+
+
+def micro_section(results: Json) -> list[str]:
+    micro = results.get("micro") or {}
+    if not micro.get("results") and not micro.get("error"):
+        return []
+    lines = [f"## Micro-benchmark: fib({micro.get('n')}) without HTTP (pyperf)", ""]
+    if micro.get("results"):
+        headers = ["Benchmark", "Mean ms ± stdev", "Time vs C"]
+        lines += markdown_table(headers, micro_rows(micro["results"]))
+        lines += ["", "Time vs C is the mean over the C row's mean: 10× is ten times slower."]
+    if micro.get("error"):
+        lines += ["", f"Micro-benchmark error: {cell(micro['error'])}"]
+    return lines
+
+
+def render_table(results: Json) -> str:
+    """The whole report as Markdown; the same file always gives the same text."""
+    sections = [
+        header_lines(results),
+        wrk_section(results),
+        locust_section(results),
+        variants_section(results),
+        warmup_section(results),
+        micro_section(results),
+    ]
+    return "\n\n".join("\n".join(section) for section in sections if section) + "\n"
+
+
+def write_table(results_path: Path, out_path: Path) -> Path:
+    """Render the results file at `results_path` to `out_path`; return `out_path`."""
+    write_atomically(out_path, render_table(load_results(results_path)))
+    return out_path

@@ -1,0 +1,131 @@
+"""The comparison of two results files: Welch's t-test verdicts, ratios, unmatched records.
+The two files in tests/data are synthetic (made-up numbers), like the golden one."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from benchmarks.compare import (
+    FASTER,
+    NOT_SIGNIFICANT,
+    SLOWER,
+    TOO_FEW_REPEATS,
+    compare,
+    only_in_one,
+    render_comparison,
+    t_critical,
+    verdict,
+    welch_t,
+)
+from benchmarks.results import Json, load_results
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture
+def old() -> Json:
+    return load_results(DATA / "results-compare-old.json")
+
+
+@pytest.fixture
+def new() -> Json:
+    return load_results(DATA / "results-compare-new.json")
+
+
+def row_for(rows: list[Json], variant: str, tool: str, n: int | None) -> Json:
+    (row,) = [r for r in rows if (r["variant"], r["tool"], r["n"]) == (variant, tool, n)]
+    return row
+
+
+@pytest.mark.parametrize(
+    ("old_values", "new_values", "expected"),
+    [
+        ([500, 510, 520], [600, 610, 620], FASTER),
+        ([600, 610, 620], [500, 510, 520], SLOWER),
+        ([1000, 1400, 1200], [1100, 1300, 1250], NOT_SIGNIFICANT),
+        # Medians differ by 10%, but so do the repeats: not significant.
+        ([900, 1000, 1100], [1000, 1100, 1200], NOT_SIGNIFICANT),
+        ([500], [600, 610, 620], TOO_FEW_REPEATS),
+        ([500, 510], [600], TOO_FEW_REPEATS),
+        ([500, 500], [600, 600], FASTER),  # no noise at all: any difference is real
+        ([500, 500], [500, 500], NOT_SIGNIFICANT),
+    ],
+)
+def test_verdict(old_values: list[float], new_values: list[float], expected: str) -> None:
+    assert verdict(old_values, new_values) == expected
+
+
+def test_welch_t_by_hand() -> None:
+    # Means 510 and 610, variances 100 each over 3 values: se = sqrt(200/3), df = 4.
+    t, df = welch_t([500, 510, 520], [600, 610, 620])
+    assert t == pytest.approx(100 / math.sqrt(200 / 3))
+    assert df == pytest.approx(4)
+
+
+def test_welch_df_with_unequal_variances() -> None:
+    # Variances 1 and 100 over 2 values each: (0.5 + 50)² / (0.5² + 50²) = 1.0199...
+    _, df = welch_t([0, math.sqrt(2)], [0, math.sqrt(200)])
+    assert df == pytest.approx(50.5**2 / (0.25 + 2500))
+
+
+@pytest.mark.parametrize(
+    ("df", "critical"),
+    [
+        (0.5, 12.706),
+        (1, 12.706),
+        (4, 2.776),
+        (4.9, 2.776),
+        (30, 2.042),
+        (45, 2.021),
+        (119.9, 2.000),
+        (1000, 1.980),
+        (math.inf, 1.960),
+    ],
+)
+def test_t_critical_rounds_df_down(df: float, critical: float) -> None:
+    assert t_critical(df) == critical
+
+
+def test_compare_matches_records_and_gives_ratios(old: Json, new: Json) -> None:
+    rows = compare(old, new)
+    assert [(r["variant"], r["tool"], r["n"]) for r in rows] == [
+        ("baseline", "wrk", 0),
+        ("baseline", "wrk", 20),
+        ("pypy", "wrk", 20),
+        ("baseline", "locust", None),
+    ]
+    row = row_for(rows, "baseline", "wrk", 20)
+    assert (row["old_rps"], row["new_rps"], row["verdict"]) == (510, 610, FASTER)
+    assert row["ratio"] == pytest.approx(610 / 510)
+    assert row_for(rows, "baseline", "wrk", 0)["verdict"] == SLOWER
+    assert row_for(rows, "pypy", "wrk", 20)["verdict"] == NOT_SIGNIFICANT
+    assert row_for(rows, "baseline", "locust", None)["verdict"] == TOO_FEW_REPEATS
+
+
+def test_records_in_one_file_only(old: Json, new: Json) -> None:
+    only_old, only_new = only_in_one(old, new)
+    key = {"tool": "wrk", "scenario": "fib", "n": 20, "connections": 16}
+    assert only_old == [{"variant": "cython", **key}]
+    assert only_new == [{"variant": "pypy-cython", **key}]
+    assert "cython" not in {row["variant"] for row in compare(old, new)}
+
+
+def test_a_file_compared_with_itself(old: Json) -> None:
+    rows = compare(old, old)
+    assert all(row["ratio"] == 1 for row in rows)
+    assert {row["verdict"] for row in rows} == {NOT_SIGNIFICANT, TOO_FEW_REPEATS}
+    assert only_in_one(old, old) == ([], [])
+
+
+def test_render_comparison_golden(old: Json, new: Json) -> None:
+    expected = (DATA / "results-compare-golden.md").read_text()
+    assert render_comparison(old, new, "old.json", "new.json") == expected
+
+
+def test_render_comparison_warns_across_machines(old: Json, new: Json) -> None:
+    new["environment"]["machine"]["cpu_model"] = "Another CPU"
+    text = render_comparison(old, new, "old.json", "new.json")
+    assert "measured on different CPUs or with different pinning" in text
