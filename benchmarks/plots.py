@@ -64,7 +64,9 @@ def new_figure(results: Json, title: str, columns: int = 1) -> tuple[Figure, lis
     figure = Figure(figsize=(5.5 * columns + 1, 4.8), layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.subplots(1, columns, squeeze=False)[0].tolist()
-    figure.suptitle(f"{title}\n{measured_on(results)}", fontsize="medium")
+    # Wrap the subtitle to the figure's width: one-column figures are narrow.
+    subtitle = "\n".join(textwrap.wrap(measured_on(results), width=int(22 * columns + 40)))
+    figure.suptitle(f"{title}\n{subtitle}", fontsize="medium")
     return figure, axes
 
 
