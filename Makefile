@@ -15,7 +15,7 @@ CYTHON_SOURCES := $(CYTHON_DIR)/fib_cython.pyx $(CYTHON_DIR)/setup.py
 PYPY_TESTS := tests/test_app_in_process.py tests/test_fib_cython.py
 
 .PHONY: help setup system-packages run-baseline run-cython run-pypy run-pypy-cython \
-	bench bench-quick test test-cpython test-pypy lint clean
+	bench bench-quick docker-check test test-cpython test-pypy lint clean
 
 # Extra options for the harness, e.g. make bench BENCH_ARGS="--variants baseline,pypy --n 20,30"
 BENCH_ARGS ?=
@@ -71,6 +71,9 @@ bench: setup ## verify and measure every variant (about 13 min); table, plots, r
 bench-quick: setup ## the same outputs from a smoke run (about 2 min)
 	$(CPYTHON) -m benchmarks run --quick $(BENCH_ARGS)
 
+docker-check: setup ## check the Docker files without an engine (and build them where one runs)
+	$(CPYTHON) pypy-deployment/docker_check.py
+
 lint: setup ## ruff: lint and formatting
 	$(CPYTHON) -m ruff check .
 	$(CPYTHON) -m ruff format --check .
@@ -81,7 +84,7 @@ test-pypy: setup ## the in-process tests under PyPy
 test-cpython: setup ## every test under CPython, including real servers of all four variants
 	$(CPYTHON) -m pytest
 
-test: lint test-pypy test-cpython ## everything: set-up, lint and both test runs
+test: lint docker-check test-pypy test-cpython ## everything: set-up, lint, Docker checks, both test runs
 
 clean: ## remove the environments and everything the build made
 	rm -rf .venv $(CYTHON_DIR)/build $(CYTHON_DIR)/fib_cython.c $(CYTHON_DIR)/*.so
