@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -127,8 +128,6 @@ def check_can_measure(options: Options, pinning: dict, ports: dict[str, int]) ->
 
 
 def _port_in_use(port: int) -> bool:
-    import socket
-
     with socket.socket() as probe:
         return probe.connect_ex((LOOPBACK, port)) == 0
 

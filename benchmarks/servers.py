@@ -7,6 +7,7 @@ worker it spawned. Stopping checks that nothing of the group is left.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -121,10 +122,19 @@ def start_server(
     return RunningServer(variant=variant, port=port, process=process, log_path=Path(log_name))
 
 
+def health(base_url: str) -> dict | None:
+    """The JSON of GET /health if it answers 200 now, else None."""
+    try:
+        with urllib.request.urlopen(f"{base_url}/health", timeout=2) as response:
+            if response.status == 200:
+                return json.loads(response.read())
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        pass
+    return None
+
+
 def wait_until_healthy(server: RunningServer, timeout: float = 60.0) -> dict:
     """Poll GET /health until it answers 200; return its JSON. ServerError if the server exits."""
-    import json
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
@@ -132,12 +142,9 @@ def wait_until_healthy(server: RunningServer, timeout: float = 60.0) -> dict:
                 f"{server.variant.name}: exited with code {server.process.returncode} before it "
                 f"was healthy:\n{server.log_tail()}"
             )
-        try:
-            with urllib.request.urlopen(f"{server.base_url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return json.loads(response.read())
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
+        body = health(server.base_url)
+        if body is not None:
+            return body
         time.sleep(0.1)
     raise ServerError(
         f"{server.variant.name}: /health did not answer within {timeout:.0f} s:\n"
@@ -149,19 +156,16 @@ def wait_for_health(base_url: str, timeout: float = 30.0) -> None:
     """Wait for a server we did not start (e.g. a compose stack) to answer GET /health."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base_url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
+        if health(base_url) is not None:
+            return
         time.sleep(0.2)
     raise ServerError(f"no server answers GET {base_url}/health after {timeout:.0f} s")
 
 
-def stop_server(server: RunningServer, grace: float = 5.0) -> None:
-    """SIGTERM the server's process group, SIGKILL what is left after `grace` s, then check."""
-    pgid = server.process.pid
+def stop_process_group(process: subprocess.Popen, grace: float = 5.0) -> list[int]:
+    """SIGTERM the group `process` leads, SIGKILL what is left after `grace` s; the pids of any
+    process of the group still alive after that (none, normally)."""
+    pgid = process.pid  # started with start_new_session: the leader's pid is the group's id
     members = group_members(pgid)
     _signal_group(pgid, signal.SIGTERM)
     _, alive = psutil.wait_procs(members, timeout=grace)
@@ -169,10 +173,15 @@ def stop_server(server: RunningServer, grace: float = 5.0) -> None:
         _signal_group(pgid, signal.SIGKILL)
         psutil.wait_procs(alive, timeout=5)
     with suppress(subprocess.TimeoutExpired):
-        server.process.wait(timeout=5)
-    left = group_members(pgid)
+        process.wait(timeout=5)
+    return [member.pid for member in group_members(pgid)]
+
+
+def stop_server(server: RunningServer, grace: float = 5.0) -> None:
+    """Stop the server's whole process group and check that nothing of it is left."""
+    left = stop_process_group(server.process, grace)
     if left:
-        raise ServerError(f"{server.variant.name}: processes left behind: {[p.pid for p in left]}")
+        raise ServerError(f"{server.variant.name}: processes left behind: {left}")
     server.log_path.unlink(missing_ok=True)
 
 

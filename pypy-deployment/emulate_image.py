@@ -36,8 +36,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,7 +43,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +64,7 @@ from docker_check import (
 )
 
 sys.path.insert(0, str(ROOT))
+from benchmarks.servers import free_port, stop_process_group
 from variants import get_variant, server_command
 
 # Container paths the Dockerfiles use, played by folders under each stage's root.
@@ -346,12 +345,6 @@ class EmulationResult:
     build_seconds: float
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def http_get(url: str, timeout: float = 30) -> tuple[int, dict]:
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
@@ -380,30 +373,9 @@ def process_group(argv: list[str], log_path: Path, **popen) -> Iterator[subproce
 
 
 def stop_group(process: subprocess.Popen) -> None:
-    pgid = process.pid  # start_new_session: the group's id is the leader's pid
-    for sig, wait in ((signal.SIGTERM, 15.0), (signal.SIGKILL, 10.0)):
-        with suppress(ProcessLookupError):
-            os.killpg(pgid, sig)
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            process.poll()
-            if not group_alive(pgid):
-                return
-            time.sleep(0.1)
-    raise EmulationError(f"process group {pgid} survived SIGKILL")
-
-
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    # Zombies still count for killpg; they are gone once reaped (our child) or by init.
-    for proc in psutil.process_iter(["pid"]):
-        with suppress(psutil.Error):
-            if os.getpgid(proc.pid) == pgid and proc.status() != psutil.STATUS_ZOMBIE:
-                return True
-    return False
+    left = stop_process_group(process, grace=15.0)
+    if left:
+        raise EmulationError(f"process group {process.pid} left processes behind: {left}")
 
 
 def run_probe(state: StageState, env: Mapping[str, str], user: dict) -> int:
