@@ -1,8 +1,9 @@
 """Serve one variant in the foreground: `python serve.py NAME` (what `make run-NAME` runs).
 
 Reads HOST (default 127.0.0.1), PORT (the variant's default), WORKERS (default: the cores this
-process may use) and FIB_MAX_N (default 35), checks them all before anything starts, then replaces
-itself with uvicorn under the variant's interpreter, so stopping this process stops the server.
+process may use), FIB_MAX_N (default 35) and FIB_BUDGET_SECONDS (default 10), checks them all
+before anything starts, then replaces itself with uvicorn under the variant's interpreter, so
+stopping this process stops the server.
 """
 
 from __future__ import annotations
@@ -19,14 +20,17 @@ from settings import (
     SettingsError,
     available_cores,
     parse_int_setting,
+    read_budget_seconds,
     read_fib_max_n,
+    read_host,
 )
 
 
 def build_command(variant: Variant, environ: Mapping[str, str]) -> list[str]:
     """The checked uvicorn command for `variant` under the settings in `environ`."""
     read_fib_max_n(environ)  # fail here, once, rather than in every worker
-    host = environ.get("HOST") or "127.0.0.1"
+    read_budget_seconds(environ)
+    host = read_host(environ)
     port = parse_int_setting("PORT", environ.get("PORT") or str(variant.default_port), 1, 65535)
     workers = parse_int_setting("WORKERS", environ.get("WORKERS") or str(available_cores()), 1, 256)
     return server_command(variant, host, port, workers)
@@ -54,7 +58,7 @@ def main(argv: list[str]) -> int:
         print(f"serve.py: {command[0]} is missing; run `make setup`", file=sys.stderr)
         return 2
     print(f"serve.py: {variant.name} ({variant.display_name}): {' '.join(command[1:])}", flush=True)
-    os.execve(command[0], command, server_environment(dict(os.environ)))
+    os.execve(command[0], command, server_environment(dict(os.environ), variant))
     return 0  # not reached
 
 

@@ -5,7 +5,6 @@ with its own hot path. This file's hot path is the deliberately naive recursive 
 from __future__ import annotations
 
 import platform
-import re
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -14,14 +13,21 @@ from typing import Callable
 
 import anyio
 import anyio.to_thread
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Path
+from fib_cost import CostModel
 from pydantic import BaseModel
-from settings import available_cores, read_fib_max_n
+from settings import (
+    available_cores,
+    is_whole_number,
+    parse_whole_number,
+    read_budget_seconds,
+    read_fib_max_n,
+    shorten,
+)
 
 FibFunction = Callable[[int], int]
 
-_INTEGER = re.compile(r"-?[0-9]+")  # ASCII digits only: int() would also take "٣", "1_0" and " 7 "
-_ECHO_LIMIT = 40  # how much of a bad input an error message repeats
+IMPLEMENTATION = "python-recursive"  # what /health and /fib report as this file's hot path
 
 
 class FibResponse(BaseModel):
@@ -59,17 +65,28 @@ def runtime_description() -> str:
 
 
 def parse_n(raw: str, fib_max_n: int) -> int:
-    """The path's n as an int in 0..fib_max_n; 422 if it is not an integer, 400 if out of range."""
+    """The path's n as an int in 0..fib_max_n: 422 if it is not an integer (ASCII digits with an
+    optional sign), 400 if its value is out of range. The value decides, not the spelling: 0005
+    and +5 are 5, -0 is 0, and a run of thousands of zeros before a digit is that digit."""
     allowed = f"n must be an integer from 0 to {fib_max_n} (FIB_MAX_N)"
-    shown = raw if len(raw) <= _ECHO_LIMIT else raw[:_ECHO_LIMIT] + "..."
-    if not _INTEGER.fullmatch(raw):
-        raise HTTPException(422, f"{allowed}; got {shown!r}, which is not an integer")
-    # Long digit strings are out of range by their length: int() of thousands of digits is slow
-    # (and refused past 4300 digits on 3.11+).
-    too_long = len(raw.lstrip("-").lstrip("0")) > len(str(fib_max_n))
-    if too_long or not 0 <= int(raw) <= fib_max_n:
-        raise HTTPException(400, f"{allowed}; got {shown}")
-    return int(raw)
+    if not is_whole_number(raw):
+        raise HTTPException(422, f"{allowed}; got {shorten(raw)!r}, which is not an integer")
+    value = parse_whole_number(raw, 0, fib_max_n)
+    if value is None:
+        raise HTTPException(400, f"{allowed}; got {shorten(raw)}")
+    return value
+
+
+def check_budget(cost: CostModel, n: int, budget_seconds: float, fib_max_n: int) -> None:
+    """400 if fib(n) would take longer than the budget even at the fastest cost seen here."""
+    estimate = cost.estimate_seconds(n)
+    if estimate > budget_seconds:
+        fits = cost.largest_n_within(budget_seconds, fib_max_n)
+        raise HTTPException(
+            400,
+            f"fib({n}) would take about {estimate:.3g} s here, over the budget of "
+            f"{budget_seconds:g} s per request (FIB_BUDGET_SECONDS); n up to {fits} fits",
+        )
 
 
 def _timed(fib: FibFunction, n: int) -> tuple[int, float]:
@@ -84,21 +101,26 @@ def create_app(
     *,
     releases_gil: bool = False,
     fib_max_n: int | None = None,
+    budget_seconds: float | None = None,
 ) -> FastAPI:
     """The app with the shared contract around `fib`.
 
     `fib` runs in a worker thread so the event loop stays free for /health, and at most
     `compute_slots` computations run at once per process: one for code that holds the GIL (more
     threads would only fight over it and starve the event loop), one per core for code that
-    releases it. Requests beyond that wait on the event loop without holding a thread.
+    releases it. Requests beyond that wait on the event loop without holding a thread. A request
+    whose computation would exceed the budget (FIB_BUDGET_SECONDS) is refused before it starts:
+    a running computation cannot be cancelled, so it must never be one that runs for hours.
     """
     max_n = read_fib_max_n() if fib_max_n is None else fib_max_n
+    budget = read_budget_seconds() if budget_seconds is None else budget_seconds
     runtime = runtime_description()
     compute_slots = available_cores() if releases_gil else 1
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.compute_limiter = anyio.CapacityLimiter(compute_slots)
+        app.state.cost = CostModel.calibrate(fib)  # in each worker, before it serves
         yield
 
     app = FastAPI(
@@ -106,23 +128,34 @@ def create_app(
         description=f"Recursive Fibonacci as a CPU-bound hot path, on {runtime}.",
         lifespan=lifespan,
     )
-    app.state.fib_max_n = max_n
-    app.state.compute_slots = compute_slots
 
     @app.get("/health", response_model=HealthResponse)
     async def health() -> HealthResponse:
         return HealthResponse(status="healthy", runtime=runtime, implementation=implementation)
 
+    refused = {"model": ErrorResponse}
+    n_schema = {"type": "integer", "minimum": 0, "maximum": max_n}
+
     @app.get(
         "/fib/{n}",
         response_model=FibResponse,
-        responses={400: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+        responses={
+            400: {**refused, "description": "n out of range, or over the time budget"},
+            422: {**refused, "description": "n is not an integer"},
+        },
     )
-    async def fibonacci(n: str) -> FibResponse:
+    async def fibonacci(
+        # The schema says what the contract accepts; the handler parses the text itself, so
+        # every variant gives the same 400 and 422 bodies whatever its FastAPI version.
+        n: str = Path(json_schema_extra=n_schema, description="an integer from 0 to FIB_MAX_N"),
+    ) -> FibResponse:
         value = parse_n(n, max_n)
+        cost: CostModel = app.state.cost
+        check_budget(cost, value, budget, max_n)
         result, seconds = await anyio.to_thread.run_sync(
             _timed, fib, value, limiter=app.state.compute_limiter
         )
+        cost.observe(value, seconds)
         return FibResponse(
             n=value,
             result=result,
@@ -134,4 +167,4 @@ def create_app(
     return app
 
 
-app = create_app(fib_recursive, implementation="python-recursive")
+app = create_app(fib_recursive, implementation=IMPLEMENTATION)

@@ -12,4 +12,6 @@ except ImportError as error:
         "(or `python setup.py build_ext --inplace` in cython-optimized/)"
     ) from error
 
-app = create_app(fib_recursive, implementation="cython-recursive", releases_gil=True)
+IMPLEMENTATION = "cython-recursive"  # what /health and /fib report as this variant's hot path
+
+app = create_app(fib_recursive, implementation=IMPLEMENTATION, releases_gil=True)

@@ -1,21 +1,28 @@
 from __future__ import annotations
 
+import importlib
 import os
 import platform
 from collections.abc import Iterator
+from types import ModuleType
 
 import pytest
 
 from variants import VARIANTS, Variant
 
 # The suite sets these itself; a value left in the caller's shell must not change what it expects.
-for _name in ("FIB_MAX_N", "HOST", "PORT", "WORKERS"):
+for _name in ("FIB_MAX_N", "FIB_BUDGET_SECONDS", "HOST", "PORT", "WORKERS"):
     os.environ.pop(_name, None)
 
-EXPECTED_IMPLEMENTATION = {
-    "baseline_app:app": "python-recursive",
-    "cython_app:app": "cython-recursive",
-}
+
+def app_module(variant: Variant) -> ModuleType:
+    """The module that holds the variant's app (imported under this interpreter)."""
+    return importlib.import_module(variant.app.split(":")[0])
+
+
+def expected_implementation(variant: Variant) -> str:
+    """What the variant must report as its hot path: the name its app module declares."""
+    return app_module(variant).IMPLEMENTATION
 
 
 def current_interpreter() -> str:

@@ -7,17 +7,26 @@ from __future__ import annotations
 
 from typing import Any
 
-DEFAULT_CAP = 35  # FIB_MAX_N when the environment does not set it
+from settings import DEFAULT_FIB_MAX_N
+
+from benchmarks.verify import fib_exact
+
+DEFAULT_CAP = DEFAULT_FIB_MAX_N  # FIB_MAX_N when the environment does not set it
+fib_reference = fib_exact  # the exact Fibonacci numbers every variant must return
+
 VARIANT_FIELDS = ("runtime", "implementation", "compute_time_seconds")
 EXACT_RANGE = range(26)  # every n in 0..25 is checked exactly, plus the cap
+LONG = 4301  # one digit more than Python 3.11+ lets int() convert
 
-
-def fib_reference(n: int) -> int:
-    """Exact Fibonacci by iteration with Python integers: the reference every variant must match."""
-    a, b = 0, 1
-    for _ in range(n):
-        a, b = b, a + b
-    return a
+# Spellings of an integer in range: the value decides, not the spelling (README, "The contract").
+ACCEPTED_SPELLINGS = [  # (case id, path segment, the n it means)
+    ("leading-zeros", "0005", 5),
+    ("plus-sign", "+5", 5),
+    ("minus-zero", "-0", 0),
+    ("long-zeros", "0" * LONG, 0),
+    ("long-minus-zeros", "-" + "0" * LONG, 0),
+    ("long-zeros-then-digit", "0" * (LONG - 1) + "7", 7),
+]
 
 
 NOT_INT = "which is not an integer"
@@ -30,11 +39,15 @@ def range_message(cap: int, shown: str) -> str:
 def bad_requests(cap: int) -> list[tuple[str, str, int, dict[str, Any]]]:
     """(case id, path, status, whole JSON body) for inputs every variant must refuse alike."""
     long_digits = "9" * 5000
+    zeros_then_over_cap = "0" * (LONG - 1) + str(cap + 1)
     out_of_range = [  # (case, path segment, how the message shows it)
         ("cap+1", str(cap + 1), str(cap + 1)),
         ("negative", "-1", "-1"),
         ("huge", long_digits, long_digits[:40] + "..."),
         ("huge-negative", "-" + long_digits, "-" + long_digits[:39] + "..."),
+        ("huge-plus", "+" + long_digits, "+" + long_digits[:39] + "..."),
+        ("long-zeros-then-over-cap", zeros_then_over_cap, zeros_then_over_cap[:40] + "..."),
+        ("long-minus-zeros-then-one", "-" + "0" * LONG + "1", "-" + "0" * 39 + "..."),
     ]
     not_integers = [  # (case, path segment as sent, the segment as the server decodes it)
         ("word", "abc", "abc"),
@@ -44,6 +57,9 @@ def bad_requests(cap: int) -> list[tuple[str, str, int, dict[str, Any]]]:
         ("underscore", "1_0", "1_0"),
         ("space", "%205", " 5"),
         ("arabic-digit", "%D9%A3", "\u0663"),
+        ("two-signs", "--5", "--5"),
+        ("sign-only", "-", "-"),
+        ("long-minus-run", "-" * LONG, "-" * 40 + "..."),
     ]
     cases = [
         (case, f"/fib/{segment}", 400, {"detail": range_message(cap, shown)})

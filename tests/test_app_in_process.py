@@ -3,35 +3,40 @@
 
 from __future__ import annotations
 
-import importlib
+import re
 import urllib.parse
 from collections.abc import Iterator
-from types import ModuleType
 
 import pytest
 from baseline_app import create_app, runtime_description
 from fastapi.testclient import TestClient
+from fib_cost import CostModel, recursive_calls
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import (
-    EXPECTED_IMPLEMENTATION,
+    app_module,
+    expected_implementation,
     expected_runtime_prefix,
     variants_of_this_interpreter,
 )
-from tests.contract import DEFAULT_CAP, EXACT_RANGE, bad_requests, check_fib_body
+from tests.contract import (
+    ACCEPTED_SPELLINGS,
+    DEFAULT_CAP,
+    EXACT_RANGE,
+    bad_requests,
+    check_fib_body,
+    fib_reference,
+)
 from variants import Variant
 
 VARIANTS_HERE = variants_of_this_interpreter()
+FUZZ_CAP = 20
 
 
 @pytest.fixture(scope="module", params=VARIANTS_HERE, ids=[v.name for v in VARIANTS_HERE])
 def variant(request: pytest.FixtureRequest) -> Variant:
     return request.param
-
-
-def app_module(variant: Variant) -> ModuleType:
-    return importlib.import_module(variant.app.split(":")[0])
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +45,19 @@ def client(variant: Variant) -> Iterator[TestClient]:
         yield client
 
 
+def app_with(variant: Variant, **options) -> TestClient:
+    module = app_module(variant)
+    app = create_app(module.fib_recursive, expected_implementation(variant), **options)
+    return TestClient(app, raise_server_exceptions=False)
+
+
 def test_health_names_the_interpreter_and_the_hot_path(client: TestClient, variant: Variant):
     response = client.get("/health")
     assert response.status_code == 200
     assert response.json() == {
         "status": "healthy",
         "runtime": runtime_description(),
-        "implementation": EXPECTED_IMPLEMENTATION[variant.app],
+        "implementation": expected_implementation(variant),
     }
     assert runtime_description().startswith(expected_runtime_prefix(variant))
 
@@ -56,7 +67,18 @@ def test_fib_is_exact(client: TestClient, variant: Variant, n: int):
     response = client.get(f"/fib/{n}")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
-    check_fib_body(response.json(), n, EXPECTED_IMPLEMENTATION[variant.app], runtime_description())
+    check_fib_body(response.json(), n, expected_implementation(variant), runtime_description())
+
+
+@pytest.mark.parametrize(
+    ("segment", "n"),
+    [case[1:] for case in ACCEPTED_SPELLINGS],
+    ids=[case[0] for case in ACCEPTED_SPELLINGS],
+)
+def test_the_value_decides_not_the_spelling(client: TestClient, variant: Variant, segment, n):
+    response = client.get(f"/fib/{segment}")
+    assert response.status_code == 200
+    check_fib_body(response.json(), n, expected_implementation(variant), runtime_description())
 
 
 @pytest.mark.parametrize(
@@ -70,20 +92,116 @@ def test_bad_input_is_refused_with_what_is_allowed(client: TestClient, path, sta
 
 
 def test_fib_max_n_sets_the_cap(variant: Variant):
-    module = app_module(variant)
-    app = create_app(module.fib_recursive, EXPECTED_IMPLEMENTATION[variant.app], fib_max_n=10)
-    with TestClient(app) as client:
+    with app_with(variant, fib_max_n=10) as client:
         assert client.get("/fib/10").json()["result"] == 55
         refused = client.get("/fib/11")
     assert refused.status_code == 400
     assert refused.json() == {"detail": "n must be an integer from 0 to 10 (FIB_MAX_N); got 11"}
 
 
-@settings(max_examples=150, deadline=None)
-@given(segment=st.text(max_size=30))
-def test_no_path_segment_gives_a_server_error(variant: Variant, segment: str):
-    module = app_module(variant)
-    app = create_app(module.fib_recursive, EXPECTED_IMPLEMENTATION[variant.app], fib_max_n=20)
-    with TestClient(app, raise_server_exceptions=False) as client:
-        response = client.get("/fib/" + urllib.parse.quote(segment, safe=""))
-    assert response.status_code in (200, 400, 404, 422), (segment, response.text)
+BUDGET_REFUSAL = re.compile(
+    r"fib\((\d+)\) would take about (\S+) s here, over the budget of 0\.2 s per request "
+    r"\(FIB_BUDGET_SECONDS\); n up to (\d+) fits"
+)
+
+
+def test_a_computation_over_the_budget_is_refused_before_it_starts(variant: Variant):
+    with app_with(variant, fib_max_n=92, budget_seconds=0.2) as client:
+        refused = client.get("/fib/92")
+        assert refused.status_code == 400
+        found = BUDGET_REFUSAL.fullmatch(refused.json()["detail"])
+        assert found, refused.json()
+        estimate, fits = float(found.group(2)), int(found.group(3))
+        assert found.group(1) == "92"
+        assert estimate > 1e6  # fib(92) is about 1.5e19 calls: years, on any implementation
+        assert 10 <= fits < 92
+        # What the message says fits is served; one step more is refused.
+        accepted = client.get(f"/fib/{fits}")
+        assert accepted.status_code == 200
+        assert accepted.json()["result"] == fib_reference(fits)
+        assert client.get(f"/fib/{fits + 2}").status_code == 400
+        assert client.get("/health").status_code == 200
+
+
+def test_the_schema_says_what_the_contract_accepts(variant: Variant):
+    with app_with(variant, fib_max_n=30) as client:
+        operation = client.get("/openapi.json").json()["paths"]["/fib/{n}"]["get"]
+    (parameter,) = operation["parameters"]
+    assert parameter["in"] == "path" and parameter["required"] is True
+    schema = parameter["schema"]
+    assert (schema["type"], schema["minimum"], schema["maximum"]) == ("integer", 0, 30)
+    error = {"$ref": "#/components/schemas/ErrorResponse"}
+    for status in ("400", "422"):
+        assert operation["responses"][status]["content"]["application/json"]["schema"] == error
+
+
+def test_recursive_calls_counts_the_calls_of_the_recursion():
+    calls = 0
+
+    def counted(n: int) -> int:
+        nonlocal calls
+        calls += 1
+        return n if n < 2 else counted(n - 1) + counted(n - 2)
+
+    for n in range(16):
+        calls = 0
+        counted(n)
+        assert recursive_calls(n) == calls, n
+
+
+def test_the_cost_model_keeps_the_fastest_cost_per_call():
+    model = CostModel(seconds_per_call=1e-7)
+    assert model.estimate_seconds(10) == pytest.approx(177e-7)
+    model.observe(10, 177e-8)  # ten times faster than calibrated
+    assert model.seconds_per_call == pytest.approx(1e-8)
+    model.observe(10, 1.0)  # a slow run (a busy machine) does not raise the estimate
+    assert model.seconds_per_call == pytest.approx(1e-8)
+    assert model.largest_n_within(budget_seconds=177e-8, cap=92) == 10
+    assert model.largest_n_within(budget_seconds=1e9, cap=40) == 40
+
+
+def expected_status(segment: str, cap: int) -> set[int]:
+    """The contract's answer, worked out independently of the app's parser."""
+    if segment == "":
+        return {404}
+    if re.fullmatch(r"[+-]?[0-9]+", segment):
+        digits = segment.lstrip("+-").lstrip("0") or "0"
+        if len(digits) > 3:
+            return {400}
+        value = -int(digits) if segment.startswith("-") else int(digits)
+        return {200} if 0 <= value <= cap else {400}
+    return {404, 422}  # a "/" or a dot segment may change the route
+
+
+def runs(draw_char: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """A sign or nothing, a run of up to 6,000 of one character, then a few digits."""
+    return st.builds(
+        lambda sign, char, count, tail: sign + char * count + tail,
+        st.sampled_from(["", "-", "+", "--"]),
+        draw_char,
+        st.integers(min_value=0, max_value=6000),
+        st.text(alphabet="0123456789", max_size=3),
+    )
+
+
+SEGMENTS = st.one_of(
+    st.text(max_size=30),
+    st.text(alphabet="0123456789+-", max_size=40),
+    runs(st.sampled_from("09-+ a.")),
+    st.text(alphabet="0123456789+-e. ", min_size=1000, max_size=6000),
+)
+
+
+@pytest.fixture(scope="module")
+def fuzz_client(variant: Variant) -> Iterator[TestClient]:
+    with app_with(variant, fib_max_n=FUZZ_CAP) as client:
+        yield client
+
+
+@settings(max_examples=250, deadline=None)
+@given(segment=SEGMENTS)
+def test_no_path_segment_gives_a_server_error(fuzz_client: TestClient, segment: str):
+    response = fuzz_client.get("/fib/" + urllib.parse.quote(segment, safe=""))
+    assert response.status_code in expected_status(segment, FUZZ_CAP), (segment, response.text)
+    if response.status_code == 200:
+        assert response.json()["result"] == fib_reference(response.json()["n"])

@@ -4,20 +4,33 @@ the way `make run-NAME` starts it, on a free port, two workers."""
 from __future__ import annotations
 
 import http.client
+import re
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx2 as httpx
 import psutil
 import pytest
 
 from benchmarks.servers import RunningServer, running_server
-from tests.conftest import EXPECTED_IMPLEMENTATION, expected_runtime_prefix
-from tests.contract import DEFAULT_CAP, EXACT_RANGE, bad_requests, check_fib_body
+from tests.conftest import expected_implementation, expected_runtime_prefix
+from tests.contract import (
+    ACCEPTED_SPELLINGS,
+    DEFAULT_CAP,
+    EXACT_RANGE,
+    bad_requests,
+    check_fib_body,
+    fib_reference,
+)
 from variants import VARIANTS
 
 WORKERS = 2
+SMALL_CAP = 10
+SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 
 @pytest.fixture(scope="module", params=VARIANTS, ids=[v.name for v in VARIANTS])
@@ -36,7 +49,7 @@ def test_serves_the_variant_under_its_interpreter(server: RunningServer, client:
     body = client.get("/health").json()
     variant = server.variant
     assert body["status"] == "healthy"
-    assert body["implementation"] == EXPECTED_IMPLEMENTATION[variant.app]
+    assert body["implementation"] == expected_implementation(variant)
     assert body["runtime"].startswith(expected_runtime_prefix(variant))
     assert len(server.workers()) == WORKERS
     for process in server.processes():
@@ -49,7 +62,15 @@ def test_fib_is_exact_for_0_to_25_and_the_cap(server: RunningServer, client: htt
         response = client.get(f"/fib/{n}")
         assert response.status_code == 200, (n, response.text)
         assert response.headers["content-type"] == "application/json"
-        check_fib_body(response.json(), n, EXPECTED_IMPLEMENTATION[server.variant.app], runtime)
+        check_fib_body(response.json(), n, expected_implementation(server.variant), runtime)
+
+
+def test_the_value_decides_not_the_spelling(server: RunningServer, client: httpx.Client):
+    runtime = client.get("/health").json()["runtime"]
+    for case, segment, n in ACCEPTED_SPELLINGS:
+        response = client.get(f"/fib/{segment}")
+        assert response.status_code == 200, (case, response.text)
+        check_fib_body(response.json(), n, expected_implementation(server.variant), runtime)
 
 
 def test_bad_input_gets_the_same_4xx_everywhere_and_kills_nothing(
@@ -69,13 +90,12 @@ def test_health_answers_within_a_second_while_workers_are_saturated(
     server: RunningServer, client: httpx.Client
 ):
     stop = threading.Event()
-    completed: list[int] = []
+    statuses: list[int] = []  # checked in the test's thread: an assert in a thread only warns
 
     def keep_a_worker_busy() -> None:
         with httpx.Client(base_url=server.base_url, timeout=120) as load:
             while not stop.is_set():
-                assert load.get(f"/fib/{DEFAULT_CAP}").status_code == 200
-                completed.append(1)
+                statuses.append(load.get(f"/fib/{DEFAULT_CAP}").status_code)
 
     load_threads = [threading.Thread(target=keep_a_worker_busy) for _ in range(4 * WORKERS)]
     for thread in load_threads:
@@ -95,7 +115,7 @@ def test_health_answers_within_a_second_while_workers_are_saturated(
             thread.join(timeout=120)
     # The probes ran while the server really was computing: at least one core's worth of CPU.
     assert busy > 0.9, f"server used only {busy:.2f} cores during the probes"
-    assert completed
+    assert statuses and set(statuses) == {200}, statuses
 
 
 def raw_status(port: int, path: str) -> int:
@@ -116,15 +136,60 @@ def server_cpu_seconds(server: RunningServer) -> float:
     return total
 
 
-def test_fib_max_n_from_the_environment_sets_the_cap(server: RunningServer):
-    with (
-        running_server(server.variant, workers=1, env={"FIB_MAX_N": "10"}) as small,
-        httpx.Client(base_url=small.base_url, timeout=30) as client,
-    ):
+@pytest.fixture(scope="module")
+def small_cap_server(server: RunningServer) -> Iterator[RunningServer]:
+    """The same variant with FIB_MAX_N=10 and every computation over 50 ms refused."""
+    env = {"FIB_MAX_N": str(SMALL_CAP), "FIB_BUDGET_SECONDS": "0.05"}
+    with running_server(server.variant, workers=1, env=env) as small:
+        yield small
+
+
+def test_fib_max_n_from_the_environment_sets_the_cap(small_cap_server: RunningServer):
+    with httpx.Client(base_url=small_cap_server.base_url, timeout=30) as client:
         assert client.get("/fib/10").json()["result"] == 55
         refused = client.get("/fib/11")
     assert refused.status_code == 400
     assert refused.json() == {"detail": "n must be an integer from 0 to 10 (FIB_MAX_N); got 11"}
+
+
+def test_a_computation_over_the_budget_is_refused_at_once(server: RunningServer):
+    env = {"FIB_MAX_N": "92", "FIB_BUDGET_SECONDS": "0.5"}
+    with (
+        running_server(server.variant, workers=1, env=env) as uncapped,
+        httpx.Client(base_url=uncapped.base_url, timeout=30) as client,
+    ):
+        started = time.monotonic()
+        refused = client.get("/fib/92")  # years of computation: answered before it starts
+        answered_in = time.monotonic() - started
+        detail = refused.json()["detail"]
+        fits = re.fullmatch(
+            r"fib\(92\) would take about \S+ s here, over the budget of 0\.5 s per request "
+            r"\(FIB_BUDGET_SECONDS\); n up to (\d+) fits",
+            detail,
+        )
+        assert refused.status_code == 400 and fits, detail
+        assert answered_in < 5
+        assert client.get("/health").status_code == 200
+        allowed = int(fits.group(1))
+        assert client.get(f"/fib/{allowed}").json()["result"] == fib_reference(allowed)
+
+
+def test_schemathesis_finds_nothing_against_the_published_schema(
+    small_cap_server: RunningServer, tmp_path: Path
+):
+    """A schema-driven client (schemathesis) with every check: no 5xx, no valid request refused,
+    no invalid one accepted, every response as the schema describes it."""
+    completed = subprocess.run(
+        [
+            str(SCHEMATHESIS), "run", f"{small_cap_server.base_url}/openapi.json",
+            "--checks", "all", "--max-examples", "60", "--seed", "1",
+            "--generation-database", "none", "--no-color", "--workers", "1",
+        ],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    summary = completed.stdout[-3000:]
+    assert completed.returncode == 0, summary
+    assert re.search(r"(\d+) generated, \1 passed", completed.stdout), summary
 
 
 def test_processes_of_a_stopped_server_are_gone(server: RunningServer):

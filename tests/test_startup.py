@@ -8,7 +8,14 @@ import subprocess
 import sys
 
 import pytest
-from settings import SettingsError, read_fib_max_n
+from settings import (
+    FIB_MAX_N_LIMIT,
+    SettingsError,
+    available_cores,
+    cgroup_cpu_limit,
+    read_budget_seconds,
+    read_fib_max_n,
+)
 
 from variants import ROOT, VARIANTS, get_variant, server_command, server_environment
 
@@ -39,17 +46,70 @@ def test_bad_fib_max_n_refuses_to_start_with_its_message(variant: str, value: st
     assert result.stdout == ""  # it never got as far as announcing a server
 
 
+LONG = "9" * 5000  # over the 4300 digits int() converts on Python 3.11+
+SHOWN_LONG = "9" * 40 + "..."
+ZEROS_93 = "0" * 5000 + "93"
+WORKERS = "WORKERS must be a whole number from 1 to 256"
+FIB_MAX_N = "FIB_MAX_N must be a whole number from 0 to 92"
+BUDGET = "FIB_BUDGET_SECONDS must be a number of seconds from 0.001 to 3600"
+HOST = "HOST must be an IP address or a host name this machine resolves"
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
         ({"PORT": "http"}, "PORT must be a whole number from 1 to 65535, got 'http'"),
         ({"PORT": "70000"}, "PORT must be a whole number from 1 to 65535, got 70000"),
+        ({"PORT": "--5"}, "PORT must be a whole number from 1 to 65535, got '--5'"),
+        ({"PORT": LONG}, f"PORT must be a whole number from 1 to 65535, got {SHOWN_LONG}"),
         ({"WORKERS": "0"}, "WORKERS must be a whole number from 1 to 256, got 0"),
+        ({"WORKERS": "-" + LONG}, f"{WORKERS}, got -{LONG[:39]}..."),
+        ({"WORKERS": "2.0"}, "WORKERS must be a whole number from 1 to 256, got '2.0'"),
+        ({"FIB_MAX_N": "--5"}, "FIB_MAX_N must be a whole number from 0 to 92, got '--5'"),
+        ({"FIB_MAX_N": LONG}, f"FIB_MAX_N must be a whole number from 0 to 92, got {SHOWN_LONG}"),
+        ({"FIB_MAX_N": ZEROS_93}, f"{FIB_MAX_N}, got {ZEROS_93[:40]}..."),
+        ({"FIB_BUDGET_SECONDS": "0"}, f"{BUDGET}, got '0'"),
+        ({"FIB_BUDGET_SECONDS": "-1"}, f"{BUDGET}, got '-1'"),
+        ({"FIB_BUDGET_SECONDS": "nan"}, f"{BUDGET}, got 'nan'"),
+        ({"FIB_BUDGET_SECONDS": "1e3"}, f"{BUDGET}, got '1e3'"),
+        ({"FIB_BUDGET_SECONDS": LONG}, f"{BUDGET}, got '{SHOWN_LONG}'"),
+        ({"HOST": "not a host"}, f"{HOST}, got 'not a host'"),
+        ({"HOST": "999.1.1.1"}, f"{HOST}, got '999.1.1.1'"),
+        ({"HOST": "x" * 300}, f"{HOST}, got '{'x' * 40}...'"),
     ],
-)
-def test_bad_server_settings_refuse_to_start(env: dict, message: str):
+)  # fmt: skip
+def test_bad_settings_refuse_to_start_with_one_line(env: dict, message: str):
     result = run_serve("baseline", **env)
     assert (result.returncode, result.stderr) == (2, f"serve.py: {message}\n")
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [({}, 10.0), ({"FIB_BUDGET_SECONDS": "2.5"}, 2.5), ({"FIB_BUDGET_SECONDS": " 60 "}, 60.0)],
+)
+def test_read_budget_seconds_accepts(environ: dict, expected: float):
+    assert read_budget_seconds(environ) == expected
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"cpu.max": "max 100000\n"}, None),  # cgroup v2, no quota
+        ({"cpu.max": "150000 100000\n"}, 2),  # --cpus=1.5: two slots, rounded up
+        ({"cpu.max": "100000 100000\n"}, 1),
+        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),  # v1
+        ({"cpu/cpu.cfs_quota_us": "300000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 3),
+        ({}, None),  # no cgroup files at all
+    ],
+)
+def test_compute_slots_follow_the_cgroup_cpu_quota(tmp_path, files: dict, expected):
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert cgroup_cpu_limit(tmp_path) == expected
+    affinity = len(os.sched_getaffinity(0))
+    assert available_cores(tmp_path) == min(affinity, expected or affinity)
 
 
 def test_unknown_variant_lists_the_known_ones():
@@ -74,6 +134,7 @@ def test_uvicorn_started_directly_with_a_bad_cap_fails_with_the_same_message(var
     )
     assert result.returncode != 0
     assert "FIB_MAX_N must be a whole number from 0 to 92, got 100" in result.stderr
+    assert FIB_MAX_N_LIMIT == 92
 
 
 @pytest.mark.parametrize(
