@@ -2,14 +2,17 @@
 
 Four combinations run through pyperf (benchmarks/micro_worker.py) under the interpreter they name:
 the baseline's pure-Python function and the Cython build, each on CPython and on PyPy (where the
-Cython module goes through cpyext). A fifth row is the same recursion in plain C, compiled with
-`gcc -O2`, and it is the floor: no interpreter, no boxed integers, no frames, no dispatch, only the
-calls and additions the algorithm itself needs, so no implementation of *this algorithm* can be
-expected to beat it by more than compiler flags. The interpreted rows say how far above that floor
-each interpreter lands; the Cython rows say how close compiling one function gets. "Floor" in the
-order-of-magnitude sense, not to the last percent: the Cython module is built with -O3 (see
-cython-optimized/setup.py), so it may come out level with the C row or a little below it. Like
-pyperf, the C program reports each value as the mean of a calibrated batch of calls.
+Cython module goes through cpyext). A fifth row is the same recursion in plain C on int64_t
+(benchmarks/c/fib.c), compiled by gcc with the flags cython-optimized/setup.py adds to each
+interpreter's own (its COMPILE_FLAGS, read from that file; the row's name shows them). With the same
+flags gcc compiles the C fib and the extension's _fib to the same instructions
+(tests/test_micro.py checks it), so the rows differ only in what calls that code: the C row is the
+floor the Cython rows approach, and the interpreted rows say how far above it each interpreter
+lands. Like pyperf, the C program reports each value as the mean of a calibrated batch of calls.
+Every row also carries the value fib(n) that it computed, as "result".
+
+n is checked by whatever computes: micro_worker.py and the C program refuse an n whose result a
+signed 64-bit integer cannot hold, with their own message, which lands in "error".
 
 Pinning (`cpus`) is done by setting the affinity of the process we start: Linux passes the mask on
 to every process it spawns, pyperf's workers included. pyperf's own --affinity cannot be used for
@@ -26,6 +29,7 @@ warm-up values explicitly.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -48,15 +52,27 @@ Json = dict[str, Any]
 
 WORKER = ROOT / "benchmarks" / "micro_worker.py"
 C_SOURCE = ROOT / "benchmarks" / "c" / "fib.c"
-C_NAME = "C (gcc -O2)"
+CYTHON_SETUP = ROOT / "cython-optimized" / "setup.py"
 JIT_WARMUPS = 3  # values PyPy skips per process; its JIT is warm after the first one here
 FAST_MIN_TIME = 0.05  # seconds per value; pyperf's default is 0.1
 C_REPEATS = 60  # as many values as pyperf's default run collects; each takes >= 10 ms
 C_REPEATS_FAST = 20
 TIMEOUT_SECONDS = 300  # per command; a whole combination takes 10-20 s here
-MAX_N = 92  # fib(92) is the largest Fibonacci number in a signed 64-bit integer (Cython, C)
 # "ValueError: ...", "ModuleNotFoundError: ...", pyperf's "ERROR: ..."
 _REASON_LINE = re.compile(r"^(ERROR: |[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt): )")
+
+
+def cython_compile_flags() -> list[str]:
+    """The optimisation flags cython-optimized/setup.py gives the extension (its COMPILE_FLAGS)."""
+    spec = importlib.util.spec_from_file_location("fib_cython_setup", CYTHON_SETUP)
+    assert spec is not None and spec.loader is not None, CYTHON_SETUP
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # defines COMPILE_FLAGS; setup() runs only as __main__
+    return list(module.COMPILE_FLAGS)
+
+
+C_FLAGS = cython_compile_flags()
+C_NAME = f"C (gcc {' '.join(C_FLAGS)})"
 
 
 @dataclass(frozen=True)
@@ -116,8 +132,8 @@ def micro_command(
 
 
 def c_compile_command(binary: Path) -> list[str]:
-    # No -march=native: the floor should be the portable binary everyone else would build.
-    return ["gcc", "-O2", "-Wall", "-o", str(binary), str(C_SOURCE)]
+    # The extension's flags, so the two differ only in their callers; -Wall changes no code.
+    return ["gcc", *C_FLAGS, "-Wall", "-o", str(binary), str(C_SOURCE)]
 
 
 def c_run_command(binary: Path, n: int, repeats: int) -> list[str]:
@@ -168,11 +184,14 @@ def failure_reason(output: str) -> str:
     return " / ".join(dict.fromkeys(reasons)) or "no output"
 
 
-def result_row(name: str, interpreter: str, implementation: str, values: list[float]) -> Json:
+def result_row(
+    name: str, interpreter: str, implementation: str, result: int, values: list[float]
+) -> Json:
     return {
         "name": name,
         "interpreter": interpreter,
         "implementation": implementation,
+        "result": result,
         "mean_seconds": statistics.mean(values),
         "stdev_seconds": statistics.stdev(values) if len(values) > 1 else 0.0,
         "values": values,
@@ -191,12 +210,23 @@ def measure_combination(
     output.unlink(missing_ok=True)  # pyperf refuses to overwrite its output
     command = micro_command(combination, n, output, fast, cpus, interpreters)
     run_pinned(command, cpus, TIMEOUT_SECONDS)
-    values = list(pyperf.Benchmark.load(str(output)).get_values())
-    return result_row(combination.name, combination.interpreter, combination.label, values)
+    benchmark = pyperf.Benchmark.load(str(output))
+    values = list(benchmark.get_values())
+    result = fib_result(benchmark)
+    return result_row(combination.name, combination.interpreter, combination.label, result, values)
+
+
+def fib_result(benchmark: pyperf.Benchmark) -> int:
+    """The fib(n) every worker process computed (micro_worker's "fib_result" metadata)."""
+    # get_metadata() keeps only what all runs agree on: a missing key means they disagreed.
+    result = benchmark.get_metadata().get("fib_result")
+    if not isinstance(result, int):
+        raise MicroError(f"the workers reported no common fib_result (got {result!r})")
+    return result
 
 
 def compile_c(work_dir: Path) -> Path:
-    """benchmarks/c/fib.c built with `gcc -O2` into `work_dir`; the binary's path."""
+    """benchmarks/c/fib.c built with gcc and C_FLAGS into `work_dir`; the binary's path."""
     if shutil.which("gcc") is None:
         raise MicroError("gcc not found")
     binary = work_dir / "fib-c"
@@ -211,7 +241,8 @@ def run_c(binary: Path, n: int, repeats: int, cpus: set[int] | None = None) -> J
 
 def measure_c(n: int, work_dir: Path, fast: bool, cpus: set[int] | None) -> Json:
     report = run_c(compile_c(work_dir), n, C_REPEATS_FAST if fast else C_REPEATS, cpus)
-    return result_row(C_NAME, "c", "c-recursive", [float(value) for value in report["values"]])
+    values = [float(value) for value in report["values"]]
+    return result_row(C_NAME, "c", "c-recursive", report["result"], values)
 
 
 def run_micro(
@@ -228,8 +259,6 @@ def run_micro(
     `interpreters` replaces variants.INTERPRETERS. A combination that fails is left out of
     "results" and named, with the reason, in "error"; the others are still measured.
     """
-    if not 0 <= n <= MAX_N:
-        raise ValueError(f"n must be from 0 to {MAX_N}, got {n}")
     if cpus is not None and not cpus:
         raise ValueError("cpus must name at least one CPU (or be None for no pinning)")
     with tempfile.TemporaryDirectory(prefix="micro-") as temporary:

@@ -6,7 +6,8 @@ syntax), with baseline/ and cython-optimized/ on PYTHONPATH:
     python benchmarks/micro_worker.py --implementation python --fib-n 25 -o out.json
 
 pyperf re-executes this script for its worker processes; our own options reach them through
-`add_cmdline_args`. (`-n` is pyperf's --values, hence `--fib-n`.)
+`add_cmdline_args`. (`-n` is pyperf's --values, hence `--fib-n`.) Every process records the value
+fib_recursive(n) returned as the metadata "fib_result", so the caller can check what was timed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import argparse
 from typing import Callable
 
 import pyperf
+from settings import FIB_MAX_N_LIMIT
 
 IMPLEMENTATIONS = ("python", "cython")
 
@@ -30,6 +32,12 @@ def load_fib(implementation: str) -> Callable[[int], int]:
     return fib_recursive
 
 
+def check_n(n: int) -> None:
+    # The baseline's recursion has no bound of its own: n < 0 returns at once, n = 93 runs for ages.
+    if not 0 <= n <= FIB_MAX_N_LIMIT:
+        raise ValueError(f"--fib-n must be from 0 to {FIB_MAX_N_LIMIT}, got {n}")
+
+
 def pass_our_options(cmd: list[str], args: argparse.Namespace) -> None:
     """Give every worker process the options the manager process was started with."""
     cmd.extend(("--implementation", args.implementation, "--fib-n", str(args.fib_n)))
@@ -40,9 +48,12 @@ def main() -> None:
     runner.argparser.add_argument("--implementation", choices=IMPLEMENTATIONS, required=True)
     runner.argparser.add_argument("--fib-n", type=int, required=True)
     args = runner.parse_args()
+    check_n(args.fib_n)
+    fib = load_fib(args.implementation)
     runner.metadata["fib_n"] = args.fib_n
     runner.metadata["implementation"] = args.implementation
-    runner.bench_func(f"fib_{args.implementation}", load_fib(args.implementation), args.fib_n)
+    runner.metadata["fib_result"] = fib(args.fib_n)  # one extra call, outside the timed loops
+    runner.bench_func(f"fib_{args.implementation}", fib, args.fib_n)
 
 
 if __name__ == "__main__":

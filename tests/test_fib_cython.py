@@ -1,10 +1,20 @@
 """The compiled hot path on its own, for the interpreter running pytest (CPython's build, or the
 PyPy build through cpyext): equal to the Python recursion, exact where a 32-bit int would wrap,
-bounded where a 64-bit one would, and computing without the GIL."""
+bounded where a 64-bit one would, and computing without the GIL (a twin built with the GIL held
+shows that the GIL test can tell the difference)."""
 
 from __future__ import annotations
 
+import importlib.util
+import subprocess
+import sys
+import sysconfig
 import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Callable
 
 import fib_cython
 import pytest
@@ -45,18 +55,78 @@ def test_refuses_what_is_not_an_int(value):
         fib_cython.fib_recursive(value)
 
 
-def test_other_threads_run_while_it_computes():
-    # With the GIL held, this thread could only run again once fib(40) (~0.2 s of C) returned.
-    started, finished = threading.Event(), threading.Event()
+# fib(40) takes a tenth of a second or more: room for many of this thread's 1 ms naps.
+GIL_N = 40
+NAP_SECONDS = 0.001
+MIN_RUNS_INSIDE = 20
+# With the GIL held, this thread can run at most once inside: after fib returns, the worker may hand
+# the GIL over before it reads the clock again.
+MAX_RUNS_INSIDE_WITH_GIL = 2
+NOGIL_BLOCK = "    with nogil:\n        result = _fib(c_n)\n"
+GIL_HELD = "    result = _fib(c_n)\n"
 
-    def compute():
-        started.set()
-        fib_cython.fib_recursive(40)
-        finished.set()
+
+@dataclass(frozen=True)
+class Overlap:
+    result: int
+    computing_seconds: float
+    runs_inside: int  # times this thread ran strictly between the computation's start and end
+
+
+def runs_during_computation(fib: Callable[[int], int], n: int = GIL_N) -> Overlap:
+    """Compute fib(n) in another thread and count how often this thread ran meanwhile.
+
+    Each of this thread's rounds reads the clock holding the GIL, so a round inside the
+    computation's interval proves the computation had let go of the GIL.
+    """
+    interval: list[float] = []
+    results: list[int] = []
+
+    def compute() -> None:
+        interval.append(time.perf_counter())
+        results.append(fib(n))
+        interval.append(time.perf_counter())
 
     worker = threading.Thread(target=compute)
+    rounds: list[float] = []
     worker.start()
-    started.wait()
-    ran_during_computation = not finished.is_set()
+    while worker.is_alive():
+        rounds.append(time.perf_counter())
+        time.sleep(NAP_SECONDS)  # releases the GIL; waking up needs it back
     worker.join()
-    assert ran_during_computation
+    start, end = interval
+    return Overlap(results[0], end - start, sum(start < tick < end for tick in rounds))
+
+
+def test_other_threads_run_while_it_computes():
+    overlap = runs_during_computation(fib_cython.fib_recursive)
+    assert overlap.result == fib_reference(GIL_N)
+    assert overlap.runs_inside >= MIN_RUNS_INSIDE, overlap
+
+
+def build_gil_holding_twin(folder: Path) -> ModuleType:
+    """fib_cython.pyx without its `with nogil:`, built and imported as fib_cython_gil."""
+    source = Path(fib_cython.__file__).with_name("fib_cython.pyx").read_text()
+    assert source.count(NOGIL_BLOCK) == 1, "fib_cython.pyx no longer has the expected nogil block"
+    pyx = folder / "fib_cython_gil.pyx"
+    pyx.write_text(source.replace(NOGIL_BLOCK, GIL_HELD))
+    build = [sys.executable, "-m", "Cython.Build.Cythonize", "-i", "-q", "-3", pyx.name]
+    built = subprocess.run(build, cwd=folder, capture_output=True, text=True)
+    assert built.returncode == 0, built.stdout + built.stderr
+    binary = folder / f"fib_cython_gil{sysconfig.get_config_var('EXT_SUFFIX')}"
+    spec = importlib.util.spec_from_file_location("fib_cython_gil", binary)
+    assert spec is not None and spec.loader is not None, binary
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_gil_test_fails_for_a_build_that_holds_the_gil(tmp_path: Path):
+    twin = build_gil_holding_twin(tmp_path)
+
+    overlap = runs_during_computation(twin.fib_recursive)
+
+    assert overlap.result == fib_reference(GIL_N)
+    # Long enough that a GIL-free computation would have let this thread run many times.
+    assert overlap.computing_seconds >= 2 * MIN_RUNS_INSIDE * NAP_SECONDS, overlap
+    assert overlap.runs_inside <= MAX_RUNS_INSIDE_WITH_GIL < MIN_RUNS_INSIDE, overlap

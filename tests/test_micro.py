@@ -1,96 +1,163 @@
 """The micro-benchmark for real: pyperf under both interpreters, the Cython builds, gcc and the C
-program all run. Only the amount of work is small (fast mode, small n), so no timing is asserted,
-only that every row was measured, and that a missing interpreter costs only its own rows.
+program all run. Only the amount of work is small (fast mode, small n). Every row must have computed
+the exact Fibonacci number and report the statistics of its own values; the workers must have run
+as their commands asked; the C reference must compile to the extension's own instructions; and a
+missing interpreter or a bad n costs only what it must, with a message that says why.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import statistics
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
+import fib_cython
+import pyperf
 import pytest
 
 from benchmarks import micro
 from variants import INTERPRETERS
 
+N = 15
+FIB_15 = 610
+FIB_20 = 6765
 EXPECTED_ROWS = {
     "Python on CPython": ("cpython", "python-recursive"),
     "Python on PyPy": ("pypy", "python-recursive"),
     "Cython on CPython": ("cpython", "cython-recursive"),
     "Cython on PyPy": ("pypy", "cython-recursive"),
-    "C (gcc -O2)": ("c", "c-recursive"),
+    "C (gcc -O3 -fwrapv)": ("c", "c-recursive"),
 }
+PYPERF_DEFAULT_WARMUPS = 1  # what a CPython worker skips when its command passes no --warmups
+
+
+@dataclass(frozen=True)
+class FastRun:
+    result: dict
+    steps: list[str]
+    work_dir: Path
+    cpu: int
 
 
 @pytest.fixture(scope="module")
-def fast_run() -> tuple[dict, list[str]]:
+def fast_run(tmp_path_factory: pytest.TempPathFactory) -> FastRun:
     steps: list[str] = []
-    return micro.run_micro(n=15, fast=True, on_step=steps.append), steps
+    cpu = max(os.sched_getaffinity(0))
+    work_dir = tmp_path_factory.mktemp("micro")
+    result = micro.run_micro(n=N, fast=True, cpus={cpu}, work_dir=work_dir, on_step=steps.append)
+    return FastRun(result, steps, work_dir, cpu)
 
 
-def test_fast_run_measures_all_five_rows(fast_run: tuple[dict, list[str]]) -> None:
-    micro_result, _ = fast_run
-    assert micro_result["error"] is None
-    assert micro_result["n"] == 15
-    rows = {row["name"]: row for row in micro_result["results"]}
+def rows_by_name(run: FastRun) -> dict[str, dict]:
+    return {row["name"]: row for row in run.result["results"]}
+
+
+def pyperf_file(run: FastRun, combination: micro.Combination) -> pyperf.Benchmark:
+    path = run.work_dir / f"{combination.interpreter}-{combination.implementation}.json"
+    return pyperf.Benchmark.load(str(path))
+
+
+def test_fast_run_measures_all_five_rows_of_the_exact_result(fast_run: FastRun) -> None:
+    assert fast_run.result["error"] is None
+    assert fast_run.result["n"] == N
+    rows = rows_by_name(fast_run)
     assert list(rows) == list(EXPECTED_ROWS)
     for name, (interpreter, implementation) in EXPECTED_ROWS.items():
         row = rows[name]
         assert (row["interpreter"], row["implementation"]) == (interpreter, implementation)
-        assert row["mean_seconds"] > 0
-        assert row["stdev_seconds"] >= 0
+        assert row["result"] == FIB_15, name
         assert len(row["values"]) >= 2
         assert all(value > 0 for value in row["values"])
+        assert row["mean_seconds"] == statistics.mean(row["values"])
+        assert row["stdev_seconds"] == statistics.stdev(row["values"])
 
 
-def test_progress_is_reported_before_each_row(fast_run: tuple[dict, list[str]]) -> None:
-    _, steps = fast_run
-    assert steps == list(EXPECTED_ROWS)
+def test_progress_is_reported_before_each_row(fast_run: FastRun) -> None:
+    assert fast_run.steps == list(EXPECTED_ROWS)
 
 
-def test_c_program_computes_fib_exactly(tmp_path: Path) -> None:
-    report = micro.run_c(micro.compile_c(tmp_path), n=20, repeats=3)
-    assert report["n"] == 20
-    assert report["result"] == 6765
-    assert report["loops"] >= 1
+def test_the_workers_ran_as_their_commands_asked(fast_run: FastRun) -> None:
+    for combination in micro.COMBINATIONS:
+        benchmark = pyperf_file(fast_run, combination)
+        metadata = benchmark.get_metadata()
+        assert metadata["python_implementation"] == combination.interpreter
+        # The first run of each process only calibrates; the others skip warm-up values.
+        warmups = {len(run.warmups or ()) for run in benchmark.get_runs() if run.values}
+        # PyPy's rows exist at all only because their command has no --affinity, which makes
+        # pyperf exit there: the fixture passes `cpus`.
+        if combination.interpreter == "pypy":
+            assert warmups == {micro.JIT_WARMUPS}
+        else:
+            assert warmups == {PYPERF_DEFAULT_WARMUPS}
+            assert metadata["cpu_affinity"] == str(fast_run.cpu)
+
+
+@pytest.fixture(scope="module")
+def c_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return micro.compile_c(tmp_path_factory.mktemp("c"))
+
+
+@pytest.mark.parametrize(("n", "expected"), [(0, 0), (1, 1), (2, 1), (20, FIB_20)])
+def test_c_program_computes_fib_exactly(c_binary: Path, n: int, expected: int) -> None:
+    report = micro.run_c(c_binary, n=n, repeats=3)
+    assert (report["n"], report["result"]) == (n, expected)
     assert len(report["values"]) == 3
     assert all(value > 0 for value in report["values"])
 
 
-def test_c_program_rejects_bad_arguments(tmp_path: Path) -> None:
-    binary = micro.compile_c(tmp_path)
-    with pytest.raises(micro.MicroError, match="usage"):
-        micro.run_c(binary, n=93, repeats=1)
+@pytest.mark.parametrize("n", [-1, 93])
+def test_c_program_rejects_bad_arguments(c_binary: Path, n: int) -> None:
+    with pytest.raises(micro.MicroError, match=r"usage: .* \(0 <= N <= 92,"):
+        micro.run_c(c_binary, n=n, repeats=1)
 
 
-def test_commands_carry_the_options_workers_need(tmp_path: Path) -> None:
-    pypy_python, cpython_cython = micro.COMBINATIONS[1], micro.COMBINATIONS[2]
-    output = tmp_path / "out.json"
+def disassembly(binary: str, symbol: str) -> list[str]:
+    """`symbol`'s instructions, with jump and call targets as offsets into the function."""
+    output = subprocess.run(
+        ["objdump", "-d", "--no-show-raw-insn", f"--disassemble={symbol}", binary],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    instructions = re.findall(r"^\s*[0-9a-f]+:\s+(.+)$", output, flags=re.MULTILINE)
+    target = re.compile(r"[0-9a-f]+ <[^>+]+(\+0x[0-9a-f]+)?>")
+    return [target.sub(lambda m: f"<{m.group(1) or '+0x0'}>", line) for line in instructions]
 
-    pypy = micro.micro_command(pypy_python, 25, output, fast=True, cpus={1})
-    assert pypy[:2] == [str(INTERPRETERS["pypy"]), str(micro.WORKER)]
-    assert pypy[pypy.index("--implementation") + 1] == "python"
-    assert pypy[pypy.index("--fib-n") + 1] == "25"
-    assert pypy[pypy.index("--output") + 1] == str(output)
-    assert pypy[pypy.index("--warmups") + 1] == str(micro.JIT_WARMUPS)
-    assert "--fast" in pypy
-    assert not any(part.startswith("--affinity") for part in pypy)  # PyPy cannot pin itself
 
-    cpython = micro.micro_command(cpython_cython, 25, output, cpus={1, 0})
-    assert cpython[0] == str(INTERPRETERS["cpython"])
-    assert cpython[cpython.index("--implementation") + 1] == "cython"
-    assert "--affinity=0,1" in cpython
-    assert "--warmups" not in cpython
-    assert "--fast" not in cpython
+@pytest.mark.skipif(shutil.which("objdump") is None, reason="needs objdump (binutils)")
+def test_c_reference_compiles_to_the_extensions_instructions(c_binary: Path) -> None:
+    # Same flags and same algorithm give the same code: the C row differs only in its caller.
+    # A stale extension (setup.py changed, `make setup` not rerun) fails here too.
+    c_fib = disassembly(str(c_binary), "fib")
+    cython_fib = disassembly(fib_cython.__file__, "__pyx_f_10fib_cython__fib")
+    assert len(c_fib) > 10
+    assert c_fib == cython_fib
+
+
+def test_a_bad_n_is_refused_by_each_row_with_its_own_message() -> None:
+    micro_result = micro.run_micro(n=93, fast=True)
+
+    assert micro_result["results"] == []
+    errors = micro_result["error"].split("; ")
+    assert [error.split(":")[0] for error in errors] == list(EXPECTED_ROWS)
+    for error in errors[:4]:
+        assert "ValueError: --fib-n must be from 0 to 92, got 93" in error
+    assert re.search(r"usage: .* \(0 <= N <= 92,", errors[4])
 
 
 def test_a_broken_interpreter_costs_only_its_own_rows(tmp_path: Path) -> None:
     broken = tmp_path / "no-such-pypy" / "bin" / "python"
     interpreters = {"cpython": INTERPRETERS["cpython"], "pypy": broken}
 
-    micro_result = micro.run_micro(n=15, fast=True, interpreters=interpreters)
+    micro_result = micro.run_micro(n=N, fast=True, interpreters=interpreters)
 
     names = [row["name"] for row in micro_result["results"]]
-    assert names == ["Python on CPython", "Cython on CPython", "C (gcc -O2)"]
+    assert names == ["Python on CPython", "Cython on CPython", "C (gcc -O3 -fwrapv)"]
+    assert [row["result"] for row in micro_result["results"]] == [FIB_15] * 3
     error = micro_result["error"]
     assert error is not None
     assert "Python on PyPy" in error
