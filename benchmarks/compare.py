@@ -1,5 +1,11 @@
-"""Two results files side by side: for each record measured in both, the change in requests/s and
-whether it is more than the noise between repeats (a two-sample Welch's t-test at 95%).
+"""Two results files side by side: for each record measured in both, the change in mean requests/s
+and whether it is more than the noise between repeats (a two-sample Welch's t-test at 95%).
+
+One statistic throughout: the ratio is new mean / old mean, and Welch's t tests the difference of
+the same means. (Medians with a rank test would not do: with three repeats a side, the
+Mann-Whitney test cannot reach 95%.) The repeats of a record run back to back against one server
+process, so their spread is the noise within one run of the harness; the rendered comparison
+says what a verdict can and cannot mean.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from benchmarks.results import Json
 RECORD_KEY = ("variant", "tool", "scenario", "n", "connections")
 FASTER, SLOWER = "faster", "slower"
 NOT_SIGNIFICANT, TOO_FEW_REPEATS = "not significant", "too few repeats"
+NO_SPREAD = "no spread measured"
 
 # Student's t, two-sided 95% (the 0.975 quantile), by degrees of freedom; the last is the normal.
 T_CRITICAL_95 = {
@@ -55,19 +62,18 @@ def welch_t(old: list[float], new: list[float]) -> tuple[float, float]:
 
 
 def verdict(old: list[float], new: list[float]) -> str:
-    """Whether `new` requests/s are significantly higher ("faster") or lower ("slower")."""
+    """Whether the mean of `new` requests/s is significantly higher ("faster") or lower
+    ("slower") than the mean of `old`."""
     if len(old) < 2 or len(new) < 2:
         return TOO_FEW_REPEATS
-    difference = statistics.fmean(new) - statistics.fmean(old)
     if statistics.variance(old) == 0 and statistics.variance(new) == 0:
-        # No noise at all: any difference is real (t would be infinite).
-        significant = difference != 0
-    else:
-        t, df = welch_t(old, new)
-        significant = abs(t) > t_critical(df)
-    if not significant:
+        # Identical repeats say nothing about the noise (rounding, a stuck counter), so no
+        # difference can be weighed against it: t would be infinite, not meaningful.
+        return NO_SPREAD
+    t, df = welch_t(old, new)
+    if abs(t) <= t_critical(df):
         return NOT_SIGNIFICANT
-    return FASTER if difference > 0 else SLOWER
+    return FASTER if t > 0 else SLOWER
 
 
 def record_key(record: Json) -> tuple:
@@ -83,8 +89,8 @@ def per_repeat_rps(record: Json) -> list[float]:
     return [repeat["requests_per_second"] for repeat in record.get("repeats", [])]
 
 
-def median_rps(record: Json) -> float:
-    return record["summary"]["requests_per_second"]["median"]
+def mean_rps(record: Json) -> float:
+    return statistics.fmean(per_repeat_rps(record))
 
 
 def ordered_keys(results: Json, keys: set[tuple]) -> list[tuple]:
@@ -108,19 +114,20 @@ def ordered_keys(results: Json, keys: set[tuple]) -> list[tuple]:
 
 
 def compare_records(old_record: Json, new_record: Json) -> Json:
-    old_median, new_median = median_rps(old_record), median_rps(new_record)
+    old_mean, new_mean = mean_rps(old_record), mean_rps(new_record)
     return {
         **dict(zip(RECORD_KEY, record_key(new_record))),
-        "old_rps": old_median,
-        "new_rps": new_median,
-        "ratio": new_median / old_median if old_median else None,
+        "old_rps": old_mean,
+        "new_rps": new_mean,
+        "ratio": new_mean / old_mean if old_mean else None,
         "verdict": verdict(per_repeat_rps(old_record), per_repeat_rps(new_record)),
     }
 
 
 def compare(old: Json, new: Json) -> list[Json]:
     """One row per record in both files (matched by variant, tool, scenario, n, connections):
-    old and new median requests/s, their ratio new/old, and the t-test's verdict."""
+    old and new mean requests/s over the repeats, their ratio new/old, and the t-test's
+    verdict on those means."""
     old_records, new_records = records_by_key(old), records_by_key(new)
     shared = ordered_keys(new, set(old_records) & set(new_records))
     return [compare_records(old_records[key], new_records[key]) for key in shared]
@@ -171,7 +178,7 @@ def environments(old: Json, new: Json, old_name: str, new_name: str) -> list[str
 
 
 def comparison_table(rows: list[Json], old: Json, new: Json) -> list[str]:
-    headers = ["Variant", "Load", "Old req/s", "New req/s", "New/old", "Verdict"]
+    headers = ["Variant", "Load", "Old req/s (mean)", "New req/s (mean)", "New/old", "Verdict"]
     return markdown_table(
         headers,
         (
@@ -201,6 +208,20 @@ def unmatched_lines(name: str, keys: list[Json], old: Json, new: Json) -> list[s
     ]
 
 
+def what_the_verdict_means() -> str:
+    return (
+        "Requests/s is the mean over the repeats; New/old is the ratio of those means. The "
+        "verdict is a two-sided Welch's t-test of the same means at 95%, from the per-repeat "
+        f"requests/s; it needs two or more repeats on each side (else: {TOO_FEW_REPEATS}), and "
+        f"some spread between them (else: {NO_SPREAD}). What it can mean: the difference is "
+        "larger than the noise between the repeats of one row. What it cannot mean: that the "
+        "difference would come back in another run. The repeats of a row run back to back "
+        "against one server process, so they do not capture run-to-run variance (another "
+        "server start, memory layout, machine state, time of day); only several runs of each "
+        "file, interleaved, show that."
+    )
+
+
 def render_comparison(old: Json, new: Json, old_name: str, new_name: str) -> str:
     """The comparison as Markdown: environments, matched records, then the unmatched ones."""
     rows = compare(old, new)
@@ -209,11 +230,7 @@ def render_comparison(old: Json, new: Json, old_name: str, new_name: str) -> str
         [f"# {old_name} → {new_name}"],
         environments(old, new, old_name, new_name),
         comparison_table(rows, old, new) if rows else ["No record is in both files."],
-        [
-            "Requests/s is the median over the repeats; New/old is the ratio of the medians. The "
-            "verdict is a two-sided Welch's t-test of the per-repeat requests/s at 95%; it needs "
-            "two or more repeats on each side."
-        ],
+        [what_the_verdict_means()],
         unmatched_lines(old_name, only_old, old, new),
         unmatched_lines(new_name, only_new, old, new),
     ]

@@ -5,7 +5,6 @@ curves and memory per worker. A plot whose data the file lacks is skipped, not d
 from __future__ import annotations
 
 import math
-import statistics
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -16,10 +15,16 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import Formatter
 
 from benchmarks.report import display_name, records_of, variant_order
-from benchmarks.results import Json
+from benchmarks.results import Json, memory_of
 
 PERCENTILES = ("p50", "p90", "p99")
-MEMORY_KINDS = (("uss_mib_per_worker", "USS"), ("pss_mib_per_worker", "PSS"))
+# Peak over all of a variant's runs, end = the last sample of its last run (results.py: MEMORY).
+MEMORY_KINDS = (
+    ("peak_uss_mib_per_worker", "USS, peak"),
+    ("end_uss_mib_per_worker", "USS, end of run"),
+    ("peak_pss_mib_per_worker", "PSS, peak"),
+    ("end_pss_mib_per_worker", "PSS, end of run"),
+)
 # One colour per variant, the same in every plot (matplotlib's default cycle).
 COLOURS = ["C0", "C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9"]
 DPI = 120
@@ -193,11 +198,20 @@ def warmup_curves(results: Json) -> dict[str, Json]:
     }
 
 
+WARMUP_X_LABEL = "seconds of load after the health wait and the contract check"
+
+
 def plot_warmup(results: Json, path: Path) -> Path | None:
+    figure = warmup_figure(results)
+    return save(figure, path) if figure else None
+
+
+def warmup_figure(results: Json) -> Figure | None:
+    """Each variant's warm-up curve, its plateau's first point ringed."""
     curves = warmup_curves(results)
     if not curves:
         return None
-    figure, (ax,) = new_figure(results, "Warm-up: requests/s after the server's start")
+    figure, (ax,) = new_figure(results, "Warm-up: requests/s in 1-second wrk runs")
     for variant, warmup in curves.items():
         ax.plot(
             warmup["seconds"],
@@ -207,38 +221,58 @@ def plot_warmup(results: Json, path: Path) -> Path | None:
             label=f"{display_name(results, variant)} (n = {warmup.get('n')}, "
             f"{warmup.get('connections')} connections)",
         )
-    ax.set_xlabel("seconds since the server started")
-    ax.set_ylabel("requests/s")
+        mark_plateau_start(ax, results, variant, warmup)
+    # Each point is stamped when its 1-second run ended.
+    ax.set_xlabel(WARMUP_X_LABEL)
+    ax.set_ylabel("requests/s (ring: the plateau's first run)")
+    ax.set_xlim(left=0)
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize="small")
-    return save(figure, path)
+    return figure
 
 
-def median_memory(results: Json, variant: str, key: str) -> float | None:
-    """The median over the variant's wrk records of their (median) MiB per worker."""
-    values = [
-        record["summary"][key]
-        for record in records_of(results, "wrk")
-        if record["variant"] == variant and record["summary"].get(key) is not None
-    ]
-    return statistics.median(values) if values else None
+def mark_plateau_start(ax, results: Json, variant: str, warmup: Json) -> None:
+    """A ring on the first point of the plateau (benchmarks/warmup.py)."""
+    start = warmup.get("plateau_start_seconds")
+    if start is None:
+        return
+    index = warmup["seconds"].index(start)
+    ax.scatter(
+        [start],
+        [warmup["requests_per_second"][index]],
+        s=120,
+        facecolors="none",
+        edgecolors=colour(results, variant),
+        zorder=3,
+    )
+
+
+def memory_series(results: Json) -> list[tuple[str, str, Callable[[str], float | None]]]:
+    """Peak and end of run of USS and PSS: a bar each, from the variants' MEMORY."""
+
+    def value(key: str) -> Callable[[str], float | None]:
+        return lambda variant: (memory_of(results, variant) or {}).get(key)
+
+    return [(label, f"C{index}", value(key)) for index, (key, label) in enumerate(MEMORY_KINDS)]
 
 
 def plot_memory(results: Json, path: Path) -> Path | None:
-    measured = {record["variant"] for record in records_of(results, "wrk")}
+    figure = memory_figure(results)
+    return save(figure, path) if figure else None
+
+
+def memory_figure(results: Json) -> Figure | None:
+    """Peak and end-of-run USS and PSS per worker, a group of bars per variant."""
+    series = memory_series(results)
     variants = [
         variant
-        for variant in variants_in_order(results, measured)
-        if any(median_memory(results, variant, key) is not None for key, _ in MEMORY_KINDS)
+        for variant in variants_in_order(results, set(results.get("variants", {})))
+        if any(value_of(variant) is not None for _, _, value_of in series)
     ]
     if not variants:
         return None
-    figure, (ax,) = new_figure(results, "Memory per worker (median over the wrk runs)")
-    series = [
-        (label, f"C{index}", lambda variant, key=key: median_memory(results, variant, key))
-        for index, (key, label) in enumerate(MEMORY_KINDS)
-    ]
+    figure, (ax,) = new_figure(results, "Memory per worker: peak and end of run")
     grouped_bars(ax, variants, series)
     # Wrapped, so that four variant names fit side by side.
     labels = [textwrap.fill(display_name(results, v), 16) for v in variants]
@@ -246,7 +280,7 @@ def plot_memory(results: Json, path: Path) -> Path | None:
     ax.set_ylabel("MiB per worker")
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(fontsize="small")
-    return save(figure, path)
+    return figure
 
 
 PLOTS: tuple[tuple[str, Callable[[Json, Path], Path | None]], ...] = (

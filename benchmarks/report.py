@@ -8,9 +8,17 @@ from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from benchmarks.results import CV_LIMIT, SATURATION_LIMIT, Json, load_results, write_atomically
+from benchmarks.results import (
+    CV_LIMIT,
+    SATURATION_LIMIT,
+    Json,
+    load_results,
+    memory_of,
+    write_atomically,
+)
+from benchmarks.warmup import POINT_TOLERANCE, TOLERANCE, WINDOW
 
-# The variant every speed-up is relative to (variants.py: `compared_with`).
+# The variant every speed-up is relative to.
 BASELINE = "baseline"
 MISSING = "—"
 FLAG = "⚠"
@@ -68,6 +76,11 @@ def format_plain(value: float) -> str:
 
 def format_seconds(seconds: float) -> str:
     return f"{format_plain(seconds)} s"
+
+
+def format_duration(seconds: float | None) -> str:
+    """A measured time, to the table's precision: `1.23 s`."""
+    return MISSING if seconds is None else f"{format_number(seconds)} s"
 
 
 def cell(text: object) -> str:
@@ -158,6 +171,8 @@ def header_lines(results: Json) -> list[str]:
         tools = ", ".join(f"{name} {version}" for name, version in environment["tools"].items())
         lines.append(f"- Tools: {tools}")
     lines.append(f"- Settings: {settings(environment.get('settings', {}))}")
+    if results.get("upgraded_from_version") == 1:
+        lines.append(f"- Format: {UPGRADED_NOTE}")
     durations = record_durations(results)
     if durations:
         lines.append(f"- Length of one repeat, as recorded: {durations}")
@@ -228,6 +243,11 @@ def record_durations(results: Json) -> str:
     )
 
 
+UPGRADED_NOTE = (
+    "written as version 1, which recorded neither end-of-run memory (—) nor warm-up timestamps "
+    "(its seconds are counted 1, 2, 3, …)"
+)
+
 WRK_HEADERS = [
     "Variant",
     "n",
@@ -238,7 +258,8 @@ WRK_HEADERS = [
     "p99 ms",
     "Errors",
     "Compute ms (server)",
-    "USS MiB/worker",
+    "Peak USS MiB/worker",
+    "End USS MiB/worker",
     "Server CPU cores",
     "Flag",
 ]
@@ -257,7 +278,8 @@ def wrk_row(results: Json, record: Json) -> list[str]:
         format_number(summary["latency_ms"]["p99"]),
         str(summary["errors"]["total"]),
         format_number(compute["median"]) if compute else MISSING,
-        format_number(summary.get("uss_mib_per_worker")),
+        format_number(summary.get("uss_mib_per_worker_peak")),
+        format_number(summary.get("uss_mib_per_worker_end")),
         format_number(summary.get("server_cpu_cores")),
         flag(summary),
     ]
@@ -265,10 +287,29 @@ def wrk_row(results: Json, record: Json) -> list[str]:
 
 def flag_note() -> str:
     return (
-        f"{FLAG} marks a row to read with care: requests/s varied by more than "
-        f"{CV_LIMIT:.0%} (coefficient of variation) over the repeats, or the load generator "
-        f"used more than {SATURATION_LIMIT:.0%} of its cores, so it may have limited the rate "
-        "instead of the server."
+        f"{FLAG} marks a row to read with care: it has fewer than two repeats (so no spread was "
+        "measured), or any error (a connection error, a timeout, an answer other than 2xx, a "
+        f"Locust failure), or requests/s varied by more than {CV_LIMIT:.0%} (coefficient of "
+        "variation) over the repeats, or the load generator used more than "
+        f"{SATURATION_LIMIT:.0%} of its cores, so it may have limited the rate instead of the "
+        "server."
+    )
+
+
+def closed_loop_note(results: Json, records: list[Json], clients: str) -> str:
+    """Why these latencies are not those of clients arriving at a fixed rate (coordinated
+    omission), and what the median measures when many requests are in flight."""
+    most = max(record["connections"] for record in records)
+    workers = results.get("environment", {}).get("pinning", {}).get("workers")
+    on_workers = f" on {workers} server worker{'s' if workers != 1 else ''}" if workers else ""
+    return (
+        f"Latency is measured in a closed loop: each of the {clients} sends its next request "
+        "only when the previous answer has arrived, so a fixed number of requests is in flight. "
+        "While the server stalls, fewer requests are sent, so slow moments are sampled less "
+        "often than clients arriving at a fixed rate would meet them (coordinated omission): "
+        "these percentiles understate the latency under a fixed arrival rate. And with many "
+        "requests in flight per worker, a request mostly waits behind the others: at "
+        f"{most} {clients}{on_workers}, p50 is mostly queueing, not service time."
     )
 
 
@@ -281,10 +322,15 @@ def wrk_section(results: Json) -> list[str]:
         "",
         *markdown_table(WRK_HEADERS, (wrk_row(results, r) for r in records)),
         "",
-        "Requests/s is the median over the repeats, with their min–max. The speed-up is that "
-        "median over the baseline's at the same n and connections. Latencies are medians of the "
-        "repeats' percentiles; errors are summed over the repeats; compute ms is the time the "
-        "server reports for computing fib(n); memory and CPU are medians over the repeats.",
+        "Requests/s is the median over the repeats, with their min–max; requests count 2xx "
+        "answers only. The speed-up is that median over the baseline's at the same n and "
+        "connections. Latencies are medians of the repeats' percentiles; errors are summed over "
+        "the repeats; compute ms is the time the server reports for computing fib(n); server "
+        "CPU is the median over the repeats. Memory is USS per worker, sampled once a second "
+        "and when the load had finished: the peak is the highest sample of any repeat, the end "
+        "the last sample of the last repeat.",
+        "",
+        closed_loop_note(results, records, "connections"),
         "",
         flag_note(),
     ]
@@ -311,6 +357,8 @@ def locust_section(results: Json) -> list[str]:
         "## Mixed scenario (locust)",
         "",
         *markdown_table([*headers, "Flag"], rows),
+        "",
+        closed_loop_note(results, records, "users"),
     ]
 
 
@@ -351,35 +399,97 @@ def variants_section(results: Json) -> list[str]:
     return lines
 
 
+def plateau_text(warmup: Json) -> str:
+    """When the plateau began, or how long the warm-up looked for one in vain."""
+    if warmup.get("plateau_start_seconds") is not None:
+        return format_duration(warmup["plateau_start_seconds"])
+    return f"none in {format_duration(warmup['seconds'][-1])}"
+
+
 def warmup_row(results: Json, name: str, warmup: Json | None) -> list[str]:
     if not warmup or not warmup.get("seconds"):
-        return [display_name(results, name), MISSING, MISSING, "no warm-up data", MISSING]
-    seconds = warmup["seconds"][-1]
-    plateau = format_seconds(seconds) if warmup.get("plateau_reached") else "no plateau"
+        return [display_name(results, name), MISSING, MISSING, "no warm-up data", MISSING, MISSING]
     return [
         display_name(results, name),
         str(warmup.get("n")),
         str(warmup.get("connections")),
-        plateau,
+        plateau_text(warmup),
+        format_duration(warmup["seconds"][-1]),
         format_number(warmup["requests_per_second"][-1]),
     ]
+
+
+def warmup_note() -> str:
+    return (
+        "Requests/s in 1-second wrk runs, each stamped with the seconds of load when it ended, "
+        "counted from the start of the warm-up: after the health wait and the contract check, "
+        "so not from the server's start (the clock includes a primer of one request per n). "
+        "The runs go on until requests/s stops rising (a JIT such as PyPy's is slow until it "
+        f"has compiled the hot path): the mean of the last {WINDOW} within {TOLERANCE:.0%} of "
+        f"the {WINDOW} before them, so stopping takes at least {2 * WINDOW} runs. The plateau "
+        "begins at the first run from which requests/s never again fell more than "
+        f"{POINT_TOLERANCE:.0%} below the lowest of the last {WINDOW}; a curve that was flat "
+        "from the start has its plateau at its first run."
+    )
 
 
 def warmup_section(results: Json) -> list[str]:
     entries = results.get("variants", {})
     if not entries:
         return []
-    headers = ["Variant", "n", "Connections", "Seconds to plateau", "Requests/s at the end"]
-    rows = [warmup_row(results, name, entry.get("warmup")) for name, entry in entries.items()]
-    return [
-        "## Warm-up",
-        "",
-        *markdown_table(headers, rows),
-        "",
-        "Requests/s measured second by second from the server's start until it stopped rising "
-        "(a JIT such as PyPy's is slow until it has compiled the hot path). The seconds to the "
-        "plateau are the last measured second.",
+    headers = [
+        "Variant",
+        "n",
+        "Connections",
+        "Plateau from",
+        "Warm-up length",
+        "Requests/s at the end",
     ]
+    rows = [warmup_row(results, name, entry.get("warmup")) for name, entry in entries.items()]
+    return ["## Warm-up", "", *markdown_table(headers, rows), "", warmup_note()]
+
+
+MEMORY_HEADERS = [
+    "Variant",
+    "Peak USS MiB/worker",
+    "End USS MiB/worker",
+    "Peak PSS MiB/worker",
+    "End PSS MiB/worker",
+]
+
+
+def memory_cells(memory: Json | None) -> list[str]:
+    """Peak USS, end USS, peak PSS, end PSS of a variant's MEMORY."""
+    keys = ("peak_uss", "end_uss", "peak_pss", "end_pss")
+    return [format_number((memory or {}).get(f"{key}_mib_per_worker")) for key in keys]
+
+
+def memory_section(results: Json) -> list[str]:
+    rows = [
+        [display_name(results, name), *memory_cells(memory_of(results, name))]
+        for name in results.get("variants", {})
+        if memory_of(results, name)
+    ]
+    if not rows:
+        return []
+    return [
+        "## Memory per worker",
+        "",
+        *markdown_table(MEMORY_HEADERS, rows),
+        "",
+        memory_note(),
+    ]
+
+
+def memory_note() -> str:
+    return (
+        "USS counts the pages only that worker uses; PSS adds its share of the pages it shares "
+        "with other processes. Both are averaged over the server's workers, sampled once a "
+        "second during every run and once more when its load had finished. Peak is the highest "
+        "sample of any of the variant's runs; end is the last sample of its last run. A PyPy "
+        "worker's heap keeps growing under load until its garbage collector is given a limit, "
+        "so its end of run depends on how long it had been running."
+    )
 
 
 def micro_rows(micro_results: list[Json]) -> list[list[str]]:
@@ -417,6 +527,7 @@ def render_table(results: Json) -> str:
         wrk_section(results),
         locust_section(results),
         variants_section(results),
+        memory_section(results),
         warmup_section(results),
         micro_section(results),
     ]

@@ -1,6 +1,10 @@
 """psutil sampling while a load runs: the server's CPU and each worker's memory (USS and PSS,
 not summed RSS, which counts pages shared between forked workers once per worker), and the load
-generator's CPU through the rusage of finished child processes."""
+generator's CPU through the rusage of finished child processes.
+
+Memory is sampled once a second during the run and once more when the load has finished; a run
+keeps the peak of those samples and the last one (its end). Both are needed: a PyPy worker's heap
+keeps growing for minutes under load, so a peak alone hides whether it levelled off."""
 
 from __future__ import annotations
 
@@ -19,11 +23,26 @@ MIB = 1024 * 1024
 @dataclass
 class Sample:
     server_cpu_cores: float | None = None
-    uss_mib_per_worker: float | None = None
-    pss_mib_per_worker: float | None = None
     load_generator_cpu: float = 0.0  # share of the load generator's cores, 1.0 = all busy
     wall_seconds: float = 0.0
+    # (USS, PSS) MiB per worker (the average over the workers), oldest first
     memory_samples: list[tuple[float, float]] = field(default_factory=list)
+
+    def memory(self) -> dict[str, float | None]:
+        """The REPEAT's memory keys (benchmarks/results.py): the peak and the last sample."""
+        return memory_figures(self.memory_samples)
+
+
+def memory_figures(samples: list[tuple[float, float]]) -> dict[str, float | None]:
+    """Peak and end (the last sample) of USS and PSS per worker; None without samples."""
+    uss = [sample[0] for sample in samples]
+    pss = [sample[1] for sample in samples]
+    return {
+        "uss_mib_per_worker_peak": max(uss) if uss else None,
+        "uss_mib_per_worker_end": uss[-1] if uss else None,
+        "pss_mib_per_worker_peak": max(pss) if pss else None,
+        "pss_mib_per_worker_end": pss[-1] if pss else None,
+    }
 
 
 def _cpu_seconds(processes: list[psutil.Process]) -> float:
@@ -89,12 +108,9 @@ def sampled(
             sample.server_cpu_cores = (_cpu_seconds(processes) - cpu_before) / wall
         load_seconds = _children_cpu_seconds() - children_before
         sample.load_generator_cpu = load_seconds / wall / max(load_generator_cores, 1)
-        if not sample.memory_samples and server_workers:
-            memory = _memory_per_worker(server_workers())
-            sample.memory_samples = [memory] if memory else []
-        if sample.memory_samples:  # the peak of the per-worker average during the run
-            sample.uss_mib_per_worker = max(uss for uss, _ in sample.memory_samples)
-            sample.pss_mib_per_worker = max(pss for _, pss in sample.memory_samples)
+        # The last sample is taken when the load has finished: the run's end-of-run memory.
+        if server_workers and (memory := _memory_per_worker(server_workers())):
+            sample.memory_samples.append(memory)
 
 
 def wait_until_idle(

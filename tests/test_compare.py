@@ -1,5 +1,6 @@
-"""The comparison of two results files: Welch's t-test verdicts, ratios, unmatched records.
-The two files in tests/data are synthetic (made-up numbers), like the golden one."""
+"""The comparison of two results files: Welch's t-test verdicts and ratios on the same means,
+unmatched records, and what a verdict can mean. The two files in tests/data are synthetic
+(made-up numbers), like the golden one."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ import pytest
 
 from benchmarks.compare import (
     FASTER,
+    NO_SPREAD,
     NOT_SIGNIFICANT,
     SLOWER,
     TOO_FEW_REPEATS,
     compare,
+    compare_records,
     only_in_one,
     render_comparison,
     t_critical,
@@ -50,8 +53,11 @@ def row_for(rows: list[Json], variant: str, tool: str, n: int | None) -> Json:
         ([900, 1000, 1100], [1000, 1100, 1200], NOT_SIGNIFICANT),
         ([500], [600, 610, 620], TOO_FEW_REPEATS),
         ([500, 510], [600], TOO_FEW_REPEATS),
-        ([500, 500], [600, 600], FASTER),  # no noise at all: any difference is real
-        ([500, 500], [500, 500], NOT_SIGNIFICANT),
+        # Identical repeats measured no noise: a difference cannot be weighed against it.
+        ([500, 500], [600, 600], NO_SPREAD),
+        ([500, 500], [500, 500], NO_SPREAD),
+        # One side's spread is enough for Welch's t (df = 2): t = 100 / sqrt(100/3) = 17.3.
+        ([500, 500, 500], [600, 610, 620], FASTER),
     ],
 )
 def test_verdict(old_values: list[float], new_values: list[float], expected: str) -> None:
@@ -93,6 +99,7 @@ def test_compare_matches_records_and_gives_ratios(old: Json, new: Json) -> None:
     rows = compare(old, new)
     assert [(r["variant"], r["tool"], r["n"]) for r in rows] == [
         ("baseline", "wrk", 0),
+        ("pypy", "wrk", 0),
         ("baseline", "wrk", 20),
         ("pypy", "wrk", 20),
         ("baseline", "locust", None),
@@ -102,7 +109,21 @@ def test_compare_matches_records_and_gives_ratios(old: Json, new: Json) -> None:
     assert row["ratio"] == pytest.approx(610 / 510)
     assert row_for(rows, "baseline", "wrk", 0)["verdict"] == SLOWER
     assert row_for(rows, "pypy", "wrk", 20)["verdict"] == NOT_SIGNIFICANT
+    # 2,000 and 2,100 requests/s, each three times exactly: no spread, no verdict.
+    assert row_for(rows, "pypy", "wrk", 0)["verdict"] == NO_SPREAD
     assert row_for(rows, "baseline", "locust", None)["verdict"] == TOO_FEW_REPEATS
+
+
+def record(*rps: float) -> Json:
+    return {"variant": "baseline", "tool": "wrk", "scenario": "fib", "n": 20, "connections": 16,
+            "repeats": [{"requests_per_second": value} for value in rps]}  # fmt: skip
+
+
+def test_the_ratio_is_of_the_means_the_verdict_tests() -> None:
+    # Medians 510 and 610 (ratio 1.196), means 540 and 610 (ratio 1.130).
+    row = compare_records(record(500, 510, 610), record(600, 610, 620))
+    assert (row["old_rps"], row["new_rps"]) == (540, 610)
+    assert row["ratio"] == pytest.approx(610 / 540)
 
 
 def test_records_in_one_file_only(old: Json, new: Json) -> None:
@@ -116,13 +137,20 @@ def test_records_in_one_file_only(old: Json, new: Json) -> None:
 def test_a_file_compared_with_itself(old: Json) -> None:
     rows = compare(old, old)
     assert all(row["ratio"] == 1 for row in rows)
-    assert {row["verdict"] for row in rows} == {NOT_SIGNIFICANT, TOO_FEW_REPEATS}
+    assert {row["verdict"] for row in rows} == {NOT_SIGNIFICANT, TOO_FEW_REPEATS, NO_SPREAD}
     assert only_in_one(old, old) == ([], [])
 
 
 def test_render_comparison_golden(old: Json, new: Json) -> None:
     expected = (DATA / "results-compare-golden.md").read_text()
     assert render_comparison(old, new, "old.json", "new.json") == expected
+
+
+def test_render_comparison_says_what_a_verdict_cannot_mean(old: Json, new: Json) -> None:
+    text = render_comparison(old, new, "old.json", "new.json")
+    assert "Welch's t-test of the same means at 95%" in text
+    assert "What it cannot mean: that the difference would come back in another run." in text
+    assert "so they do not capture run-to-run variance" in text
 
 
 def test_render_comparison_warns_across_machines(old: Json, new: Json) -> None:

@@ -1,13 +1,14 @@
-"""The harness's pure parts: sizing, plateau detection, parsing wrk's and Locust's output, and the
-statistics and flags of a record."""
+"""The harness's pure parts: sizing, the warm-up's plateau, parsing wrk's and Locust's output, the
+statistics and flags of a record, and memory per worker (peak and end of run)."""
 
 from __future__ import annotations
 
 import pytest
 
 from benchmarks.locust_run import parse_stats
-from benchmarks.results import summarize_repeats
-from benchmarks.runner import plateau_reached
+from benchmarks.results import summarize_repeats, variant_memory
+from benchmarks.sampling import memory_figures
+from benchmarks.warmup import plateau_reached, plateau_start_index, warmup_record
 from benchmarks.wrk import WrkError, WrkPlan, parse_wrk_output, size_point, wrk_command
 
 WRK_LINE = (
@@ -20,10 +21,11 @@ WRK_LINE = (
 
 def test_parse_wrk_output_reads_the_lua_json_line():
     text = "Running 2s test @ http://127.0.0.1:8000/fib/0\n  1 threads\n" + WRK_LINE + "\n"
+    # 1000 answers, 4 of them non-2xx: 996 served in 2 s.
     assert parse_wrk_output(text) == {
-        "requests": 1000,
+        "requests": 996,
         "duration_seconds": 2.0,
-        "requests_per_second": 500.0,
+        "requests_per_second": 498.0,
         "latency_ms": {"p50": 1.5, "p90": 4.0, "p99": 12.0, "max": 30.0},
         "errors": {"connect": 1, "read": 2, "write": 3, "timeout": 5, "non_2xx": 4},
     }
@@ -82,6 +84,45 @@ def test_plateau_is_when_requests_per_second_stop_rising(curve, expected):
     assert plateau_reached([float(v) for v in curve]) is expected
 
 
+@pytest.mark.parametrize(
+    ("curve", "start"),
+    [
+        # Flat from the first second: the plateau starts there, not at the sixth.
+        ([500, 500, 500, 500, 500, 500], 0),
+        ([505, 500, 510, 502, 508, 505], 0),
+        # Rising, then flat: the first flat point (505 is within 5% of 500, the window's lowest).
+        ([100, 400, 505, 500, 510, 502, 508, 505], 2),
+        # 470 is 6% below the window's lowest (500): the plateau starts after it.
+        ([500, 500, 470, 500, 510, 500, 500, 505], 3),
+        # Higher early points are not a warm-up: only falls below the level count.
+        ([1190, 1187, 1176, 1181, 1084, 1098], 0),
+        ([900, 800, 700, 600, 500, 400], 0),  # falling: nothing to wait for
+        ([100, 200, 300, 400, 500, 600], None),  # no plateau yet
+        ([500, 500, 500, 500, 500], None),  # too short to tell
+    ],
+)
+def test_the_plateau_starts_at_its_first_point(curve, start):
+    assert plateau_start_index([float(v) for v in curve]) == start
+
+
+def test_the_warm_up_record_reports_the_plateau_start_in_seconds_of_load():
+    seconds = [1.31, 2.42, 3.54, 4.65, 5.77, 6.88, 8.0, 9.11]
+    curve = [100.0, 400.0, 1150.0, 1190.0, 1200.0, 1180.0, 1210.0, 1195.0]
+    assert warmup_record(20, 16, seconds, curve) == {
+        "n": 20,
+        "connections": 16,
+        "seconds": seconds,
+        "requests_per_second": curve,
+        "plateau_reached": True,
+        "plateau_start_seconds": 3.54,
+    }
+
+
+def test_a_warm_up_without_plateau_has_no_plateau_start():
+    record = warmup_record(20, 16, [1.1, 2.2, 3.3], [100.0, 200.0, 300.0])
+    assert (record["plateau_reached"], record["plateau_start_seconds"]) == (False, None)
+
+
 LOCUST_CSV = """Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,\
 Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,\
 95%,98%,99%,99.9%,99.99%,100%
@@ -105,16 +146,28 @@ def test_parse_locust_stats_reads_the_aggregated_row():
     }
 
 
-def repeat(rps: float, load_cpu: float = 0.5) -> dict:
+NO_ERRORS = {"connect": 0, "read": 0, "write": 0, "timeout": 0, "non_2xx": 0}
+
+
+def repeat(
+    rps: float,
+    load_cpu: float = 0.5,
+    errors: dict | None = None,
+    uss: tuple[float | None, float | None] = (40.0, 39.0),
+    pss: tuple[float | None, float | None] = (42.0, 41.0),
+) -> dict:
+    """A REPEAT; `uss` and `pss` are (peak, end) MiB per worker."""
     return {
         "requests_per_second": rps,
         "requests": int(rps),
         "latency_ms": {"p50": 1.0, "p90": 2.0, "p99": 3.0, "max": 4.0},
-        "errors": {"connect": 0, "read": 0, "write": 0, "timeout": 1, "non_2xx": 2},
+        "errors": {**NO_ERRORS, **(errors or {})},
         "server_cpu_cores": 1.0,
         "load_generator_cpu": load_cpu,
-        "uss_mib_per_worker": 40.0,
-        "pss_mib_per_worker": 42.0,
+        "uss_mib_per_worker_peak": uss[0],
+        "uss_mib_per_worker_end": uss[1],
+        "pss_mib_per_worker_peak": pss[0],
+        "pss_mib_per_worker_end": pss[1],
     }
 
 
@@ -123,7 +176,7 @@ def test_summary_of_steady_repeats_is_reliable():
     assert summary["requests_per_second"]["median"] == 1000
     assert summary["requests_per_second"]["cv"] == pytest.approx(0.01)
     assert summary["errors"] == {
-        "connect": 0, "read": 0, "write": 0, "timeout": 3, "non_2xx": 6, "total": 9,
+        "connect": 0, "read": 0, "write": 0, "timeout": 0, "non_2xx": 0, "total": 0,
     }  # fmt: skip
     assert summary["compute_time_ms"] == {"median": 2.0, "min": 1.0, "max": 3.0}
     assert summary["unreliable"] == []
@@ -136,3 +189,80 @@ def test_summary_flags_spread_and_a_saturated_load_generator():
         "requests/s varied by 28% (CV) over repeats",
         "the load generator used 97% of its cores",
     ]
+
+
+def test_a_single_repeat_is_flagged_and_has_no_cv():
+    summary = summarize_repeats([repeat(1000)], None)
+    assert summary["requests_per_second"] == {
+        "median": 1000, "min": 1000, "max": 1000, "cv": None,
+    }  # fmt: skip
+    assert summary["unreliable"] == ["one repeat, so no spread was measured"]
+
+
+def test_any_error_flags_the_row():
+    repeats = [repeat(1000), repeat(1000, errors={"timeout": 1, "non_2xx": 2})]
+    summary = summarize_repeats(repeats, None)
+    assert summary["errors"] == {
+        "connect": 0, "read": 0, "write": 0, "timeout": 1, "non_2xx": 2, "total": 3,
+    }  # fmt: skip
+    assert summary["unreliable"] == ["3 errors (timeout 1, non-2xx answers 2)"]
+
+
+def test_a_locust_failure_flags_the_row():
+    repeats = [
+        {**repeat(800), "errors": {"failures": 1}},
+        {**repeat(800), "errors": {"failures": 0}},
+    ]
+    assert summarize_repeats(repeats, None)["unreliable"] == ["1 error (failures 1)"]
+
+
+def test_summary_memory_is_the_highest_peak_and_the_last_end():
+    repeats = [
+        repeat(1000, uss=(40.0, 39.0), pss=(42.0, 41.0)),
+        repeat(1000, uss=(45.0, 41.0), pss=(47.0, 43.0)),
+        repeat(1000, uss=(44.0, 43.5), pss=(46.0, 45.5)),
+    ]
+    summary = summarize_repeats(repeats, None)
+    assert {key: value for key, value in summary.items() if "mib" in key} == {
+        "uss_mib_per_worker_peak": 45.0,
+        "uss_mib_per_worker_end": 43.5,
+        "pss_mib_per_worker_peak": 47.0,
+        "pss_mib_per_worker_end": 45.5,
+    }
+
+
+def test_a_runs_memory_is_its_highest_and_its_last_sample():
+    # (USS, PSS) per worker, a sample a second: PyPy's heap rises, then a collection frees some.
+    samples = [(100.0, 102.0), (180.0, 183.0), (150.0, 152.0)]
+    assert memory_figures(samples) == {
+        "uss_mib_per_worker_peak": 180.0,
+        "uss_mib_per_worker_end": 150.0,
+        "pss_mib_per_worker_peak": 183.0,
+        "pss_mib_per_worker_end": 152.0,
+    }
+    assert set(memory_figures([]).values()) == {None}
+
+
+def record_of(*repeats: dict) -> dict:
+    return {"variant": "pypy", "repeats": list(repeats)}
+
+
+def test_a_variants_memory_is_the_peak_of_all_runs_and_the_end_of_the_last():
+    records = [
+        record_of(repeat(1, uss=(600.0, 590.0), pss=(605.0, 595.0))),
+        record_of(
+            repeat(1, uss=(800.0, 780.0), pss=(805.0, 785.0)),
+            repeat(1, uss=(790.0, 770.0), pss=(795.0, 775.0)),
+        ),
+    ]
+    assert variant_memory(records) == {
+        "peak_uss_mib_per_worker": 800.0,
+        "peak_pss_mib_per_worker": 805.0,
+        "end_uss_mib_per_worker": 770.0,
+        "end_pss_mib_per_worker": 775.0,
+    }
+
+
+def test_a_variant_whose_memory_was_not_sampled_has_none():
+    unsampled = repeat(1, uss=(None, None), pss=(None, None))
+    assert set(variant_memory([record_of(unsampled)]).values()) == {None}

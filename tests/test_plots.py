@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.plots import render_plots
+from benchmarks.plots import memory_figure, render_plots, warmup_figure
 from benchmarks.results import Json, load_results
 
-GOLDEN_RESULTS = Path(__file__).resolve().parent / "data" / "results-golden.json"
+DATA = Path(__file__).resolve().parent / "data"
+GOLDEN_RESULTS = DATA / "results-golden.json"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ALL_PLOTS = ["rps_vs_n.png", "latency.png", "warmup.png", "memory.png"]
 
@@ -47,12 +48,55 @@ def test_without_warm_up_data_the_warm_up_plot_is_skipped(results: Json, tmp_pat
     assert not (tmp_path / "warmup.png").exists()
 
 
-def test_without_records_only_the_warm_up_is_plotted(results: Json, tmp_path: Path) -> None:
+def test_without_records_only_the_variants_own_data_is_plotted(
+    results: Json, tmp_path: Path
+) -> None:
+    # Warm-up and memory are stored per variant; requests/s and latency need records.
     results["records"] = []
-    assert [path.name for path in render_plots(results, tmp_path)] == ["warmup.png"]
+    assert [path.name for path in render_plots(results, tmp_path)] == ["warmup.png", "memory.png"]
 
 
 def test_without_memory_figures_the_memory_plot_is_skipped(results: Json, tmp_path: Path) -> None:
+    for entry in results["variants"].values():
+        entry["memory"] = None
     for record in results["records"]:
-        record["summary"]["uss_mib_per_worker"] = record["summary"]["pss_mib_per_worker"] = None
+        for repeat in record["repeats"]:
+            for key in [key for key in repeat if "_mib_per_worker" in key]:
+                repeat[key] = None
     assert "memory.png" not in [path.name for path in render_plots(results, tmp_path)]
+
+
+def test_the_warm_up_axis_says_what_its_seconds_measure(results: Json) -> None:
+    (ax,) = warmup_figure(results).axes
+    assert ax.get_xlabel() == "seconds of load after the health wait and the contract check"
+    # The curves are drawn at their recorded timestamps, not at 1, 2, 3, ...
+    assert list(ax.lines[0].get_xdata()) == [1.23, 2.35, 3.46, 4.58, 5.69, 6.81]
+
+
+def test_the_warm_up_rings_each_plateaus_first_point(results: Json) -> None:
+    (ax,) = warmup_figure(results).axes
+    rings = [ring.get_offsets().tolist() for ring in ax.collections]
+    assert rings == [[[1.23, 505.0]], [[3.54, 1150.0]]]
+
+
+def bar_heights(results: Json) -> dict[str, list[float]]:
+    (ax,) = memory_figure(results).axes
+    return {
+        container.get_label(): [bar.get_height() for bar in container]
+        for container in ax.containers
+    }
+
+
+def test_the_memory_plot_shows_peak_and_end_of_run(results: Json) -> None:
+    assert bar_heights(results) == {
+        "USS, peak": [41.0, 126.0],
+        "USS, end of run": [40.5, 125.0],
+        "PSS, peak": [43.0, 128.0],
+        "PSS, end of run": [42.5, 127.0],
+    }
+
+
+def test_a_version_1_file_has_no_end_of_run_bars() -> None:
+    heights = bar_heights(load_results(DATA / "results-golden-v1.json"))
+    assert heights["USS, peak"] == [41.0, 126.0]
+    assert heights["USS, end of run"] == heights["PSS, end of run"] == []

@@ -1,18 +1,22 @@
-"""The Markdown report of the synthetic golden results file (tests/data, made-up numbers)."""
+"""The Markdown report of the synthetic golden results file (tests/data, made-up numbers), and
+version-1 files read through their upgrade."""
 
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
 
 from benchmarks.report import format_number, render_table, write_table
-from benchmarks.results import Json, load_results
+from benchmarks.results import FORMAT_VERSION, Json, ResultsFormatError, load_results, upgrade
 
 DATA = Path(__file__).resolve().parent / "data"
 GOLDEN_RESULTS = DATA / "results-golden.json"
 GOLDEN_TABLE = DATA / "results-golden.md"
+# The golden file as format version 1 wrote it (before end-of-run memory and timestamps).
+GOLDEN_V1 = DATA / "results-golden-v1.json"
 
 
 @pytest.fixture
@@ -62,9 +66,16 @@ def test_the_failed_variant_shows_its_error(results: Json) -> None:
     assert f"- CPython + Cython (failed): {error}" in table
 
 
-def test_the_saturated_row_is_flagged(results: Json) -> None:
+def test_the_saturated_row_with_an_error_is_flagged_for_both(results: Json) -> None:
     row = wrk_row(render_table(results), "PyPy, pure Python", 0)
-    assert row.endswith("| ⚠ the load generator used 95% of its cores |")
+    assert row.endswith("| 1 | 0.00100 | 121 | 120 | 1.00 | ⚠ 1 error (timeout 1); the load "
+                        "generator used 95% of its cores |")  # fmt: skip
+
+
+def test_a_single_repeat_is_flagged(results: Json) -> None:
+    locust = render_table(results).split("## Mixed scenario")[1]
+    row = "| CPython, pure Python | 16 | 800 (800–800) | 10.0 | 90.0 | 0 | ⚠ one repeat, so no "
+    assert row + "spread was measured |" in locust
 
 
 def test_the_high_cv_row_is_flagged(results: Json) -> None:
@@ -76,12 +87,46 @@ def test_reliable_rows_are_not_flagged(results: Json) -> None:
     table = render_table(results)
     for n in (0, 20):
         assert "⚠" not in wrk_row(table, "CPython, pure Python", n)
-    assert "⚠ marks a row to read with care" in table
+    assert "⚠ marks a row to read with care: it has fewer than two repeats" in table
+    assert "or any error (a connection error, a timeout, an answer other than 2xx" in table
+
+
+def test_rows_show_peak_and_end_of_run_memory(results: Json) -> None:
+    # PyPy n=20: peaks 125 and 126 over the repeats, the last repeat ended at 125.
+    row = wrk_row(render_table(results), "PyPy, pure Python", 20)
+    assert "| 0.950 | 126 | 125 | 1.00 |" in row
+
+
+def test_the_memory_section_shows_each_variants_peak_and_end(results: Json) -> None:
+    memory = render_table(results).split("## Memory per worker")[1].split("\n## ")[0]
+    assert "| CPython, pure Python | 41.0 | 40.5 | 43.0 | 42.5 |" in memory
+    assert "| PyPy, pure Python | 126 | 125 | 128 | 127 |" in memory
+    assert "CPython + Cython" not in memory  # failed before any run: nothing sampled
+
+
+def test_the_latency_notes_say_the_load_is_closed_loop(results: Json) -> None:
+    table = render_table(results)
+    for section, clients in (("## Requests per second", "connections"), ("## Mixed", "users")):
+        text = table.split(section)[1].split("\n## ")[0]
+        assert f"each of the {clients} sends its next request only when" in text
+        assert "(coordinated omission)" in text
+        assert f"at 16 {clients} on 1 server worker, p50 is mostly queueing" in text
+
+
+def test_the_warm_up_shows_where_the_plateau_started(results: Json) -> None:
+    table = render_table(results)
+    # Flat from the first run (at 1.23 s of load); PyPy rose until its third (3.54 s).
+    assert "| CPython, pure Python | 20 | 16 | 1.23 s | 6.81 s | 505 |" in table
+    assert "| PyPy, pure Python | 20 | 16 | 3.54 s | 9.11 s | 1,195 |" in table
+    assert "after the health wait and the contract check, so not from the server's start" in table
 
 
 def test_a_warm_up_without_plateau_says_so(results: Json) -> None:
-    results["variants"]["pypy"]["warmup"]["plateau_reached"] = False
-    assert "| PyPy, pure Python | 20 | 16 | no plateau | 505 |" in render_table(results)
+    warmup = results["variants"]["pypy"]["warmup"]
+    warmup["plateau_reached"], warmup["plateau_start_seconds"] = False, None
+    assert "| PyPy, pure Python | 20 | 16 | none in 9.11 s | 9.11 s | 1,195 |" in render_table(
+        results
+    )
 
 
 def test_the_micro_benchmark_is_relative_to_c(results: Json) -> None:
@@ -99,7 +144,8 @@ def test_no_records_and_no_micro_still_render(results: Json) -> None:
     results["records"], results["micro"] = [], None
     table = render_table(results)
     assert "## Variants" in table
-    assert "wrk" not in table.split("## Variants")[1]
+    assert "## Requests per second" not in table
+    assert "## Micro-benchmark" not in table
 
 
 def test_a_pipe_in_an_error_does_not_break_the_table(results: Json) -> None:
@@ -124,3 +170,76 @@ def test_a_pipe_in_an_error_does_not_break_the_table(results: Json) -> None:
 )
 def test_format_number(value: float | None, text: str) -> None:
     assert format_number(value) == text
+
+
+@pytest.fixture
+def v1() -> Json:
+    return json.loads(GOLDEN_V1.read_text())
+
+
+def test_a_version_1_file_is_upgraded_on_load() -> None:
+    results = load_results(GOLDEN_V1)
+    assert (results["format_version"], results["upgraded_from_version"]) == (FORMAT_VERSION, 1)
+    first = results["records"][0]["repeats"][0]
+    # Version 1 stored each run's peak; its end was never recorded.
+    assert {key: value for key, value in first.items() if "mib" in key} == {
+        "uss_mib_per_worker_peak": 40.0,
+        "uss_mib_per_worker_end": None,
+        "pss_mib_per_worker_peak": 42.0,
+        "pss_mib_per_worker_end": None,
+    }
+    assert results["variants"]["pypy"]["memory"] == {
+        "peak_uss_mib_per_worker": 126.0,
+        "peak_pss_mib_per_worker": 128.0,
+        "end_uss_mib_per_worker": None,
+        "end_pss_mib_per_worker": None,
+    }
+    assert results["variants"]["cython"]["memory"] is None
+
+
+def test_a_version_1_warm_up_gets_seconds_1_to_len_and_its_plateau_start(v1: Json) -> None:
+    curve = [100, 400, 500, 505, 500, 510, 502, 505]
+    v1["variants"]["pypy"]["warmup"]["requests_per_second"] = curve
+    warmup = upgrade(v1)["variants"]["pypy"]["warmup"]
+    assert warmup["seconds"] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]
+    assert (warmup["plateau_reached"], warmup["plateau_start_seconds"]) == (True, 3.0)
+
+
+def test_a_version_1_summary_is_recomputed_with_todays_flags(v1: Json) -> None:
+    results = upgrade(v1)
+    locust = results["records"][-1]["summary"]
+    assert locust["unreliable"] == ["one repeat, so no spread was measured"]
+    assert locust["requests_per_second"]["cv"] is None
+    # The compute-time samples were not kept; their summary is.
+    assert results["records"][0]["summary"]["compute_time_ms"] == {
+        "median": 0.0015, "min": 0.001, "max": 0.002,
+    }  # fmt: skip
+
+
+def test_a_version_1_repeat_counts_2xx_answers_only(v1: Json) -> None:
+    first = v1["records"][0]["repeats"][0]  # 12,000 answers at 4,000/s
+    first["errors"]["non_2xx"] = 3000
+    repeat = upgrade(v1)["records"][0]["repeats"][0]
+    assert (repeat["requests"], repeat["requests_per_second"]) == (9000, 3000.0)
+    assert repeat["errors"]["non_2xx"] == 3000
+
+
+def test_upgrading_leaves_the_version_1_data_alone(v1: Json) -> None:
+    before = copy.deepcopy(v1)
+    upgrade(v1)
+    assert v1 == before
+
+
+def test_a_version_1_table_shows_unknown_end_of_run_memory_as_a_dash() -> None:
+    table = render_table(load_results(GOLDEN_V1))
+    assert "- Format: written as version 1, which recorded neither end-of-run memory" in table
+    assert "| PyPy, pure Python | 126 | — | 128 | — |" in table
+    assert "| 0.950 | 126 | — | 1.00 |" in wrk_row(table, "PyPy, pure Python", 20)
+
+
+def test_an_unknown_version_is_refused(tmp_path: Path, v1: Json) -> None:
+    v1["format_version"] = 99
+    path = tmp_path / "future.json"
+    path.write_text(json.dumps(v1))
+    with pytest.raises(ResultsFormatError, match="format version 99, this code reads 1 and 2"):
+        load_results(path)
