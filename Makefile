@@ -24,6 +24,7 @@ help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 SETUP_PARTS := system-packages $(CPYTHON_VENV)/.installed $(PYPY_VENV)/.installed \
+	$(CPYTHON_VENV)/.import-paths $(PYPY_VENV)/.import-paths \
 	$(CYTHON_DIR)/build/cpython.stamp $(CYTHON_DIR)/build/pypy.stamp
 
 setup: $(SETUP_PARTS) ## install everything: Debian packages, both environments, both builds
@@ -47,6 +48,14 @@ $(PYPY_VENV)/.installed: $(PYPY_REQUIREMENTS) | system-packages
 	$(PYPY_PYTHON) $(PIP_INSTALL) $(addprefix -r ,$(PYPY_REQUIREMENTS))
 	@touch $@
 
+# One .pth file puts the repository and the app folders on each environment's import path, so
+# `import baseline_app`, `import benchmarks` and `import variants` work from any directory.
+IMPORT_PATHS := $(CURDIR)\n$(CURDIR)/baseline\n$(CURDIR)/cython-optimized\n
+.venv/%/.import-paths: .venv/%/.installed Makefile
+	.venv/$*/bin/python -c 'import pathlib, sysconfig; \
+		pathlib.Path(sysconfig.get_paths()["purelib"], "fastapi_hot_paths.pth").write_text("$(IMPORT_PATHS)")'
+	@touch $@
+
 # Each interpreter gets its own build of the same .pyx (the file names differ by ABI suffix).
 $(CYTHON_DIR)/build/%.stamp: $(CYTHON_SOURCES) .venv/%/.installed
 	@echo "Building fib_cython for $*"
@@ -65,10 +74,10 @@ run-pypy: setup ## serve the baseline app under PyPy on 127.0.0.1:8002
 run-pypy-cython: setup ## serve the Cython app under PyPy on 127.0.0.1:8003
 	@$(CPYTHON) serve.py pypy-cython
 
-bench: setup ## verify and measure every variant (about 13 min); table, plots, raw results
+bench: setup ## verify and measure every variant; a complete run replaces the reference results
 	$(CPYTHON) -m benchmarks run $(BENCH_ARGS)
 
-bench-quick: setup ## the same outputs from a smoke run (about 2 min)
+bench-quick: setup ## a short smoke run; writes to benchmarks/results/scratch/, not the reference
 	$(CPYTHON) -m benchmarks run --quick $(BENCH_ARGS)
 
 docker-check: setup ## check the Docker files without an engine (and build them where one runs)

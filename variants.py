@@ -24,7 +24,6 @@ APP_DIRS: tuple[Path, ...] = (ROOT / "baseline", ROOT / "cython-optimized")
 class Variant:
     name: str
     display_name: str
-    folder: str  # where the tutorial explains it
     interpreter: str  # a key of INTERPRETERS
     app: str  # uvicorn's "module:attribute"
     default_port: int
@@ -32,7 +31,9 @@ class Variant:
     # install and httptools would run through cpyext, so the pure-Python pair.
     loop: str
     http: str
-    compared_with: str = "baseline"
+    # Environment variables the server always runs with (make run-*, the harness, the images), as
+    # (name, value) pairs; a value set in the caller's environment wins.
+    environment: tuple[tuple[str, str], ...] = ()
 
     @property
     def interpreter_path(self) -> Path:
@@ -43,7 +44,6 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         name="baseline",
         display_name="CPython, pure Python",
-        folder="baseline",
         interpreter="cpython",
         app="baseline_app:app",
         default_port=8000,
@@ -53,7 +53,6 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         name="cython",
         display_name="CPython + Cython",
-        folder="cython-optimized",
         interpreter="cpython",
         app="cython_app:app",
         default_port=8001,
@@ -63,7 +62,6 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         name="pypy",
         display_name="PyPy, pure Python",
-        folder="pypy-deployment",
         interpreter="pypy",
         app="baseline_app:app",
         default_port=8002,
@@ -73,7 +71,6 @@ VARIANTS: tuple[Variant, ...] = (
     Variant(
         name="pypy-cython",
         display_name="PyPy + Cython (cpyext)",
-        folder="pypy-deployment",
         interpreter="pypy",
         app="cython_app:app",
         default_port=8003,
@@ -115,9 +112,10 @@ def server_command(variant: Variant, host: str, port: int, workers: int) -> list
     ]
 
 
-def server_environment(base: dict[str, str]) -> dict[str, str]:
-    """`base` with the app folders on PYTHONPATH (hyphenated folders are not packages)."""
-    env = dict(base)
+def server_environment(base: dict[str, str], variant: Variant | None = None) -> dict[str, str]:
+    """`base` with the app folders on PYTHONPATH (hyphenated folders are not packages) and the
+    variant's own environment under whatever `base` already sets."""
+    env = {**dict(variant.environment), **base} if variant else dict(base)
     paths = [str(path) for path in APP_DIRS]
     if env.get("PYTHONPATH"):
         paths.append(env["PYTHONPATH"])

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.progress import RunProgress
+from benchmarks.reference import incomplete_reasons, promote, scratch_reasons
 from benchmarks.results import RESULTS_DIR, ResultsFormatError, load_results, write_atomically
 
 QUICK = {  # make bench-quick: every output, in about two minutes
@@ -86,7 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--fib-max-n", type=int, help="FIB_MAX_N for the servers (default 35)")
     run.add_argument("--allow-busy", action="store_true", default=None, help="skip the idle check")
-    run.add_argument("--output-dir", type=Path, help=f"default {RESULTS_DIR}")
+    run.add_argument(
+        "--output-dir",
+        type=Path,
+        help="where this run writes (default: a new folder under benchmarks/results/scratch/; "
+        "only a complete run with make bench's defaults replaces the reference results)",
+    )
     run.add_argument("--no-plots", action="store_true")
     run.add_argument("--quiet", action="store_true", help="no progress output")
 
@@ -98,7 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("results", type=Path)
     plot.add_argument("--out", type=Path, help="folder (default: plots/ beside the file)")
 
-    readme = commands.add_parser("readme", help="regenerate the README's results section")
+    readme = commands.add_parser(
+        "readme", help="regenerate the README's results section and code excerpts"
+    )
     readme.add_argument("results", type=Path, nargs="?", default=RESULTS_DIR / "latest.json")
     readme.add_argument("--check", action="store_true", help="only say whether it is up to date")
 
@@ -133,7 +141,7 @@ def options_from(arguments: argparse.Namespace):
 
 
 def command_run(arguments: argparse.Namespace) -> int:
-    from benchmarks.runner import BenchmarkError, Run
+    from benchmarks.runner import BenchmarkError, Options, Run
 
     options = options_from(arguments)
     progress = RunProgress(quiet=arguments.quiet)
@@ -151,11 +159,20 @@ def command_run(arguments: argparse.Namespace) -> int:
         return 130
     finally:
         progress.stop()
-    table = render_outputs(path, options.output_dir, plots=not arguments.no_plots)
+    table = render_outputs(path, run.folder, plots=not arguments.no_plots)
+    results = load_results(path)
+    not_reference = scratch_reasons(options, Options()) + incomplete_reasons(results)
     if not arguments.quiet:
         print(table)
-        print(f"results: {path} (and latest.json, latest.md, plots/ in {options.output_dir})")
-    failed = [n for n, v in load_results(path)["variants"].items() if v["status"] != "measured"]
+    if not_reference:
+        print(
+            f"results: {run.folder} (latest.json, latest.md, plots/). The reference results in "
+            f"{RESULTS_DIR} are unchanged: {'; '.join(not_reference)}."
+        )
+    else:
+        promote(path)
+        print(f"results: {run.folder}; they are now the reference results in {RESULTS_DIR}")
+    failed = [n for n, v in results["variants"].items() if v["status"] != "measured"]
     if failed:
         print(f"benchmark: not measured: {', '.join(failed)} (the table says why)", file=sys.stderr)
         return 1
@@ -163,6 +180,7 @@ def command_run(arguments: argparse.Namespace) -> int:
 
 
 def render_outputs(path: Path, output_dir: Path, plots: bool = True) -> str:
+    """The run's own table and plots, beside its results file."""
     from benchmarks.report import render_table
 
     results = load_results(path)
@@ -172,10 +190,6 @@ def render_outputs(path: Path, output_dir: Path, plots: bool = True) -> str:
         from benchmarks.plots import render_plots
 
         render_plots(results, output_dir / "plots")
-    if output_dir.resolve() == RESULTS_DIR and results["records"]:
-        from benchmarks.readme import update_readme
-
-        update_readme(results)  # the README quotes the reference results in benchmarks/results/
     return table
 
 
@@ -199,17 +213,22 @@ def command_plot(arguments: argparse.Namespace) -> int:
 
 
 def command_readme(arguments: argparse.Namespace) -> int:
-    from benchmarks.readme import README, render_results_section, replace_section, update_readme
+    """The README's generated parts: the results section and the code excerpts."""
+    from benchmarks.excerpts import refresh_excerpts
+    from benchmarks.readme import README, render_results_section, replace_section
 
-    results = load_results(arguments.results)
+    current = README.read_text()
+    section = render_results_section(load_results(arguments.results))
+    wanted = refresh_excerpts(replace_section(current, section))
     if arguments.check:
-        current = README.read_text()
-        if replace_section(current, render_results_section(results)) != current:
-            print(f"benchmark: README.md is stale against {arguments.results}", file=sys.stderr)
+        if wanted != current:
+            stale = f"README.md is stale against {arguments.results} or the code it quotes"
+            print(f"benchmark: {stale}", file=sys.stderr)
             return 1
         return 0
-    changed = update_readme(results)
-    print("README.md updated" if changed else "README.md already up to date")
+    if wanted != current:
+        write_atomically(README, wanted)
+    print("README.md updated" if wanted != current else "README.md already up to date")
     return 0
 
 

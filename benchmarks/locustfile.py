@@ -8,15 +8,10 @@ import random
 
 from locust import FastHttpUser, constant, task
 
+from benchmarks.verify import fib_exact  # importable: `make setup` puts the repository on the path
+
 SMALL_N = range(0, 11)
 LARGE_N = 25
-
-
-def fib_exact(n: int) -> int:
-    a, b = 0, 1
-    for _ in range(n):
-        a, b = b, a + b
-    return a
 
 
 class MixedFibUser(FastHttpUser):

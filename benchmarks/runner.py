@@ -16,11 +16,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from settings import DEFAULT_FIB_MAX_N
+
 from benchmarks import sampling
 from benchmarks.environment import collect_environment
 from benchmarks.locust_run import locust_version, run_locust
 from benchmarks.progress import RunProgress
-from benchmarks.results import RESULTS_DIR, new_results, save_results, summarize_repeats
+from benchmarks.reference import run_folder
+from benchmarks.results import new_results, save_results, summarize_repeats, variant_memory
 from benchmarks.servers import (
     LOOPBACK,
     RunningServer,
@@ -31,8 +34,9 @@ from benchmarks.servers import (
     wait_until_healthy,
 )
 from benchmarks.verify import failure_summary, fetch, verify
+from benchmarks.warmup import plateau_reached, warmup_record
 from benchmarks.wrk import WrkPlan, run_wrk, size_point, wrk_version
-from variants import Variant, get_variant
+from variants import VARIANTS, Variant, get_variant
 
 PROBES_PER_POINT = 3  # sequential requests that read the server-reported compute time
 FRAMEWORK_SECONDS = 0.0003  # a rough per-request cost of FastAPI itself, for sizing only
@@ -44,9 +48,7 @@ class BenchmarkError(RuntimeError):
 
 @dataclass
 class Options:
-    variants: list[str] = field(
-        default_factory=lambda: ["baseline", "cython", "pypy", "pypy-cython"]
-    )
+    variants: list[str] = field(default_factory=lambda: [v.name for v in VARIANTS])
     n_values: list[int] = field(default_factory=lambda: [0, 10, 20, 25, 30])
     connections: list[int] = field(default_factory=lambda: [16, 64])
     repeats: int = 3
@@ -63,9 +65,9 @@ class Options:
     start_servers: bool = True
     free_ports: bool = False
     ports: dict[str, int] = field(default_factory=dict)  # overrides, e.g. a remapped compose stack
-    fib_max_n: int = 35
+    fib_max_n: int = DEFAULT_FIB_MAX_N
     allow_busy: bool = False
-    output_dir: Path = RESULTS_DIR
+    output_dir: Path | None = None  # None: a new folder under benchmarks/results/scratch/
 
 
 @dataclass
@@ -151,8 +153,9 @@ class Run:
         self.load_cpus = set(self.pinning["load_generator_cpus"])
         self.server_cpus = set(self.pinning["server_cpus"])
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        self.path = options.output_dir / f"{stamp}.json"
-        self.latest = options.output_dir / "latest.json"
+        self.folder = run_folder(options.output_dir)
+        self.path = self.folder / f"{stamp}.json"
+        self.latest = self.folder / "latest.json"
         self.started = time.monotonic()
         self.results: dict = {}
 
@@ -177,7 +180,7 @@ class Run:
         if self.pinning["pinned"]:
             os.sched_setaffinity(0, self.load_cpus)  # keep the harness off the server's cores
         tools = {"wrk": wrk_version(), "locust": locust_version()}
-        settings = {**asdict(options), "output_dir": str(options.output_dir)}
+        settings = {**asdict(options), "output_dir": str(self.folder)}
         self.results = new_results(collect_environment(self.pinning, tools, settings))
         self.results["environment"]["started_at"] = _now()
         self.progress.start(estimate_seconds(options))
@@ -192,13 +195,13 @@ class Run:
         entry = {
             "display_name": variant.display_name,
             "interpreter": variant.interpreter,
-            "compared_with": variant.compared_with,
             "runtime": None,
             "implementation": None,
             "status": "pending",
             "error": None,
             "verification": None,
             "warmup": None,
+            "memory": None,
         }
         self.results["variants"][variant.name] = entry
         try:
@@ -255,27 +258,24 @@ class Run:
         self.measure_locust(target)
 
     def warm_up(self, target: Target) -> dict:
-        """A primer, then 1-second wrk runs until requests/s stops rising (or the time is up)."""
+        """A primer, then 1-second wrk runs until requests/s stops rising (or the time is up);
+        the curve's clock starts with the primer (benchmarks/warmup.py)."""
+
         options = self.options
         limit = options.warmup_max_seconds[target.variant.interpreter]
         self.progress.step(f"{target.variant.name}: warming up (up to {limit:.0f} s)", limit * 0.7)
+        started = time.monotonic()
         for n in sorted(set(options.n_values)):
             fetch(target.base_url, f"/fib/{n}")
         url = f"{target.base_url}/fib/{options.warmup_n}"
+        seconds: list[float] = []
         curve: list[float] = []
-        started = time.monotonic()
         while time.monotonic() - started < limit:
             curve.append(run_wrk(WrkPlan(url, 16, 1, 10), self.load_cpus)["requests_per_second"])
+            seconds.append(time.monotonic() - started)  # when this 1-second run ended
             if plateau_reached(curve):
                 break
-        seconds = [float(i + 1) for i in range(len(curve))]
-        return {
-            "n": options.warmup_n,
-            "connections": 16,
-            "seconds": seconds,
-            "requests_per_second": curve,
-            "plateau_reached": plateau_reached(curve),
-        }
+        return warmup_record(options.warmup_n, 16, seconds, curve)
 
     def probe_compute_times(self, target: Target, n: int) -> list[float]:
         times = []
@@ -320,8 +320,7 @@ class Run:
         outcome.update(
             server_cpu_cores=sample.server_cpu_cores,
             load_generator_cpu=sample.load_generator_cpu,
-            uss_mib_per_worker=sample.uss_mib_per_worker,
-            pss_mib_per_worker=sample.pss_mib_per_worker,
+            **sample.memory(),
         )
         return outcome
 
@@ -377,6 +376,9 @@ class Run:
                 "summary": summarize_repeats(repeats, compute_ms),
             }
         )
+        name = target.variant.name
+        mine = [record for record in self.results["records"] if record["variant"] == name]
+        self.results["variants"][name]["memory"] = variant_memory(mine)
         self.save()
 
     def measure_micro(self) -> None:
@@ -396,16 +398,6 @@ class Run:
         except Exception as error:  # the load results stand without it
             self.results["micro"] = {"n": options.micro_n, "results": [], "error": str(error)}
         self.save()
-
-
-def plateau_reached(curve: list[float], window: int = 3, tolerance: float = 0.03) -> bool:
-    """Requests/s stopped rising: the last `window` seconds are within `tolerance` of the
-    `window` before them (at least 2 × window seconds of data)."""
-    if len(curve) < 2 * window:
-        return False
-    recent = statistics.fmean(curve[-window:])
-    before = statistics.fmean(curve[-2 * window : -window])
-    return recent <= before * (1 + tolerance)
 
 
 def _now() -> str:

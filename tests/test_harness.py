@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -44,7 +46,7 @@ def test_smoke_run_measures_both_variants(smoke_run):
     completed, out = smoke_run
     assert completed.returncode == 0, completed.stderr
     results = json.loads((out / "latest.json").read_text())
-    assert results["format_version"] == 1
+    assert results["format_version"] == 2
     for name, runtime in [("baseline", "CPython 3."), ("pypy", "PyPy 7.")]:
         variant = results["variants"][name]
         assert variant["status"] == "measured"
@@ -63,7 +65,7 @@ def test_smoke_run_measures_both_variants(smoke_run):
         assert summary["requests_per_second"]["min"] > 0
         assert summary["errors"]["total"] == 0
         assert 0 < summary["latency_ms"]["p50"] <= summary["latency_ms"]["p99"]
-        assert summary["uss_mib_per_worker"] > 0
+        assert summary["uss_mib_per_worker_peak"] >= summary["uss_mib_per_worker_end"] > 0
         assert summary["server_cpu_cores"] > 0
     for record in locust:
         assert record["summary"]["errors"]["failures"] == 0
@@ -181,3 +183,82 @@ def test_interrupting_a_run_keeps_results_and_leaves_no_process(tmp_path: Path):
     assert results["variants"]["baseline"]["status"] == "interrupted"
     assert started, "the harness started no server"
     assert not [pid for pid in started if psutil.pid_exists(pid)]
+
+
+def test_only_make_bench_defaults_can_replace_the_reference():
+    from benchmarks.__main__ import build_parser, options_from
+    from benchmarks.reference import scratch_reasons
+    from benchmarks.runner import Options
+
+    def reasons(*argv: str) -> list[str]:
+        return scratch_reasons(options_from(build_parser().parse_args(["run", *argv])), Options())
+
+    assert reasons() == []
+    assert reasons("--free-ports") == []  # where servers listen is not what is measured
+    assert reasons("--variants", "baseline,pypy") == [
+        "--variants differs from make bench's default"
+    ]
+    assert "--repeats differs from make bench's default" in reasons("--quick")
+    assert reasons("--no-start") == ["--start-servers differs from make bench's default"]
+    assert reasons("--allow-busy") == ["--allow-busy differs from make bench's default"]
+
+
+def tracked_reference_files() -> dict[str, bytes]:
+    from benchmarks.results import RESULTS_DIR
+
+    paths = [ROOT / "README.md", *RESULTS_DIR.glob("latest.*"), *RESULTS_DIR.glob("plots/*")]
+    return {str(path): path.read_bytes() for path in paths}
+
+
+def test_a_smoke_run_leaves_the_reference_results_alone():
+    before = tracked_reference_files()
+    completed = run_harness("--variants", "baseline", *TINY)
+    assert completed.returncode == 0, completed.stderr
+    announced = (
+        r"^results: (\S+) \(latest\.json, latest\.md, plots/\)\. "
+        r"The reference results in \S+ are unchanged: (.+)\.$"
+    )
+    found = re.search(announced, completed.stdout, re.MULTILINE)
+    assert found, completed.stdout[-2000:]
+    folder = Path(found.group(1))
+    try:
+        assert folder.parent == ROOT / "benchmarks" / "results" / "scratch"
+        assert "--variants differs from make bench's default" in found.group(2)
+        results = json.loads((folder / "latest.json").read_text())
+        assert [r["variant"] for r in results["records"]] == ["baseline", "baseline", "baseline"]
+        assert (folder / "latest.md").exists() and (folder / "plots" / "rps_vs_n.png").exists()
+        assert tracked_reference_files() == before
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_complete_run_is_promoted_to_the_reference(tmp_path: Path):
+    from benchmarks.readme import START, render_results_section
+    from benchmarks.reference import incomplete_reasons, promote
+    from benchmarks.report import render_table
+    from benchmarks.results import RESULTS_DIR, load_results
+
+    complete = RESULTS_DIR / "latest.json"  # the committed reference is a complete run
+    assert incomplete_reasons(load_results(complete)) == []
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\n{START}\nold\n<!-- benchmark-results:end -->\nafter\n")
+    promote(complete, tmp_path / "reference", readme)
+    reference = tmp_path / "reference"
+    assert (reference / "latest.json").read_bytes() == complete.read_bytes()
+    assert (reference / "latest.md").read_text() == render_table(load_results(complete))
+    assert sorted(p.name for p in (reference / "plots").glob("*.png"))
+    assert render_results_section(load_results(complete)) in readme.read_text()
+    assert readme.read_text().endswith("<!-- benchmark-results:end -->\nafter\n")
+
+
+def test_an_incomplete_run_is_not_promoted(tmp_path: Path):
+    from benchmarks.reference import promote
+    from benchmarks.results import RESULTS_DIR
+
+    partial = json.loads((RESULTS_DIR / "latest.json").read_text())
+    partial["variants"]["pypy"]["status"] = "failed"
+    path = tmp_path / "partial.json"
+    path.write_text(json.dumps(partial))
+    with pytest.raises(ValueError, match="pypy was not measured \\(failed\\)"):
+        promote(path, tmp_path / "reference", tmp_path / "README.md")
+    assert not (tmp_path / "reference").exists()
