@@ -3,12 +3,14 @@ from __future__ import annotations
 import importlib
 import os
 import platform
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from variants import VARIANTS, Variant
+from variants import ROOT, VARIANTS, Variant
 
 # The suite sets these itself; a value left in the caller's shell must not change what it expects.
 for _name in ("FIB_MAX_N", "FIB_BUDGET_SECONDS", "HOST", "PORT", "WORKERS"):
@@ -40,11 +42,23 @@ def expected_runtime_prefix(variant: Variant) -> str:
 
 @pytest.fixture(scope="session", autouse=True)
 def no_process_left_behind() -> Iterator[None]:
-    """Fail the run if any test left a child process (a server, a worker) running."""
-    yield
+    """Fail the run if any test left a process of this repository's environments running: a
+    server, a worker, a load generator. Not only this process's children: a worker whose uvicorn
+    supervisor was killed is adopted by init and would otherwise go unnoticed."""
     try:
         import psutil
     except ImportError:  # the PyPy run starts no processes and does not install psutil
+        yield
         return
-    left = [child for child in psutil.Process().children(recursive=True) if child.is_running()]
-    assert not left, f"processes left behind: {[(p.pid, p.cmdline()) for p in left]}"
+    started = time.time() - 1
+    yield
+    own = {os.getpid(), *(parent.pid for parent in psutil.Process().parents())}
+    venvs = str(ROOT / ".venv")
+    left = []
+    for process in psutil.process_iter(["pid", "create_time", "cmdline"]):
+        info = process.info
+        if info["pid"] in own or (info["create_time"] or 0) < started:
+            continue
+        if any(venvs in part or Path(part).name == "wrk" for part in info["cmdline"] or []):
+            left.append((info["pid"], info["cmdline"]))
+    assert not left, f"processes left behind: {left}"

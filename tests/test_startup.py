@@ -17,19 +17,29 @@ from settings import (
     read_fib_max_n,
 )
 
+from benchmarks.servers import stop_process_group
 from variants import ROOT, VARIANTS, get_variant, server_command, server_environment
 
 SERVE = [sys.executable, str(ROOT / "serve.py")]
 
 
 def run_serve(variant: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
+    """serve.py with `env`; if it starts a server after all, its whole process group is stopped
+    (a plain timeout would kill serve.py's uvicorn and leave its workers running)."""
+    process = subprocess.Popen(
         [*SERVE, variant],
         env={**os.environ, "PORT": "1", **env},
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=30,
+        start_new_session=True,
     )
+    try:
+        stdout, stderr = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        stop_process_group(process)
+        raise AssertionError(f"serve.py {variant} with {env} started a server") from None
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
 @pytest.mark.parametrize("variant", [v.name for v in VARIANTS])
