@@ -9,9 +9,18 @@ from libc.stdint cimport int64_t
 
 ctypedef int64_t fib_t
 
-# fib(92) is the largest Fibonacci number a signed 64-bit integer holds; fib(93) would wrap.
-MAX_N = 92
 RESULT_BITS = sizeof(fib_t) * 8
+
+
+def _largest_n_that_fits(bits):
+    """The largest n whose Fibonacci number a signed integer of `bits` bits holds: 92 for 64."""
+    n, current, following = 0, 0, 1
+    while following < 2 ** (bits - 1):
+        n, current, following = n + 1, following, current + following
+    return n
+
+
+MAX_N = _largest_n_that_fits(RESULT_BITS)  # computed from the type, so they cannot disagree
 
 
 cdef fib_t _fib(int n) noexcept nogil:
