@@ -25,8 +25,9 @@ file system (the container paths /opt, /src, /app and /tmp are mapped into it):
 
 Then it starts the server with the image's CMD (the same command line; HOST=127.0.0.1, PORT a free
 port and WORKERS=2 given as `docker run -e` would), runs the HEALTHCHECK's own command until it
-passes (and checks that it fails while no server runs), checks the contract over HTTP and the
-uvicorn command line serve.py produced, and stops everything by its process group. Nothing is
+passes (and checks that it fails while no server runs), checks the contract over HTTP, records
+what its processes really are (command line, listening address, workers, their environment, the C
+extensions they loaded, their memory), and stops everything by its process group. Nothing is
 written inside the repository.
 """
 
@@ -65,7 +66,7 @@ from docker_check import (
 
 sys.path.insert(0, str(ROOT))
 from benchmarks.servers import free_port, stop_process_group
-from variants import get_variant, server_command
+from variants import get_variant
 
 # Container paths the Dockerfiles use, played by folders under each stage's root.
 MAPPED_ROOTS = ("opt", "src", "app", "tmp")
@@ -335,11 +336,21 @@ class EmulationResult:
     implementation: str
     port: int
     exposed: list[str]
-    uvicorn_command: list[str]
+    # What the running server really is, read from its processes (not recomputed from variants.py):
+    server_command: list[str]  # the process group leader's command line
+    server_executable: str  # the interpreter it runs, symlinks resolved
+    listening: list[tuple[str, int]]  # the TCP addresses its processes listen on
+    worker_count: int  # uvicorn's spawned worker processes
+    worker_environments: list[dict[str, str]]  # each worker's PYPY_* environment variables
+    extension_packages: set[str]  # installed packages whose C extensions the workers mapped
+    app_extensions: set[str]  # the app's own compiled modules the workers mapped
+    access_log_lines: list[str]  # request lines in the server's output (none: --no-access-log)
     ran_as_uid: int
     seconds_to_healthy: float
     memory_uss_mb: float
     memory_pss_mb: float
+    worker_pss_mb: list[float]
+    supervisor_pss_mb: float  # every process of the group that is not a worker
     skipped: list[str]
     notes: list[str]
     build_seconds: float
@@ -481,21 +492,49 @@ def start_and_check(emulation, state, info, workers, build_seconds, log) -> Emul
         expect(status == 400, f"/fib/-1: {status} {error}")
         expect("n must be an integer from 0 to" in error.get("detail", ""), f"/fib/-1: {error}")
 
-        # The command line serve.py produced inside the "container": what `make run-NAME` runs.
+        # What runs inside the "container", read from the processes themselves.
         leader = psutil.Process(server.pid)
         tree = [leader, *leader.children(recursive=True)]
-        venv_python = shutil.which("python", path=env["PATH"])
-        expected = server_command(info, "127.0.0.1", port, workers)
-        expected[0] = str(venv_python)
-        expect(leader.cmdline() == expected, f"uvicorn: {leader.cmdline()} != {expected}")
+        worker_processes = [p for p in tree if any("spawn_main" in part for part in p.cmdline())]
         uids = {p.uids().real for p in tree}
         expect(len(uids) == 1, f"processes run as several users: {uids}")
         if user:
             expect(uids == {user["user"]}, f"ran as {uids}, not USER {state.user}")
-        memory = [p.memory_full_info() for p in tree]
-        uss = sum(m.uss for m in memory) / 2**20
-        pss = sum(m.pss for m in memory) / 2**20
+        listening = sorted(
+            {
+                (c.laddr.ip, c.laddr.port)
+                for p in tree
+                for c in p.net_connections(kind="tcp")
+                if c.status == psutil.CONN_LISTEN
+            }
+        )
+        app_dir = str(state.host(state.workdir))
+        mapped = {m.path for p in worker_processes or [leader] for m in p.memory_maps(grouped=True)}
+        extension_packages = {
+            path.split("/site-packages/", 1)[1].split("/")[0]
+            for path in mapped
+            if path.endswith(".so") and "/site-packages/" in path
+        }
+        app_extensions = {
+            Path(path).name.split(".")[0]
+            for path in mapped
+            if path.endswith(".so") and path.startswith(app_dir + "/")
+        }
+        environments = [
+            {k: v for k, v in p.environ().items() if k.startswith("PYPY_")}
+            for p in worker_processes
+        ]
+        memory = {p.pid: p.memory_full_info() for p in tree}
+        worker_pids = {p.pid for p in worker_processes}
+        uss = sum(m.uss for m in memory.values()) / 2**20
+        pss = sum(m.pss for m in memory.values()) / 2**20
+        worker_pss = [memory[pid].pss / 2**20 for pid in sorted(worker_pids)]
+        supervisor_pss = sum(m.pss for pid, m in memory.items() if pid not in worker_pids) / 2**20
+        server_command = leader.cmdline()
+        server_executable = os.path.realpath(leader.exe())
 
+    output = server_log.read_text(errors="replace").splitlines()
+    access_log_lines = [line for line in output if '"GET /' in line]
     app_caches = list(state.host(state.workdir).rglob("__pycache__"))
     expect(not app_caches, f"bytecode written despite PYTHONDONTWRITEBYTECODE: {app_caches}")
     log(f"[{variant}] contract ok, stopped; {len(tree)} processes used {pss:.0f} MB (PSS)")
@@ -506,11 +545,20 @@ def start_and_check(emulation, state, info, workers, build_seconds, log) -> Emul
         implementation=body["implementation"],
         port=port,
         exposed=state.exposed,
-        uvicorn_command=expected,
+        server_command=server_command,
+        server_executable=server_executable,
+        listening=listening,
+        worker_count=len(worker_processes),
+        worker_environments=environments,
+        extension_packages=extension_packages,
+        app_extensions=app_extensions,
+        access_log_lines=access_log_lines,
         ran_as_uid=uids.pop(),
         seconds_to_healthy=seconds_to_healthy,
         memory_uss_mb=uss,
         memory_pss_mb=pss,
+        worker_pss_mb=worker_pss,
+        supervisor_pss_mb=supervisor_pss,
         skipped=emulation.skipped,
         notes=emulation.notes,
         build_seconds=build_seconds,
@@ -533,8 +581,9 @@ def main(argv: list[str]) -> int:
             return 1
         print(f"emulate_image: {variant}: ok, {result.runtime}, {result.implementation}")
         print(f"  built in {result.build_seconds:.1f} s, healthy {result.seconds_to_healthy:.1f} s")
-        print(f"  after start; uvicorn: {' '.join(result.uvicorn_command[1:])}")
-        print(f"  uid {result.ran_as_uid}; memory {result.memory_pss_mb:.0f} MB PSS")
+        print(f"  after start; running: {' '.join(result.server_command[1:])}")
+        print(f"  uid {result.ran_as_uid}; {result.worker_count} workers; listening on")
+        print(f"  {result.listening}; memory {result.memory_pss_mb:.0f} MB PSS")
         for line in result.skipped:
             print(f"  skipped system step {line}")
         for note in result.notes:

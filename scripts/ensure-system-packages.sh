@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the system tools the tutorial needs are present: PyPy (with venv and headers), wrk,
-# a C compiler, and CPython's venv module and headers. Installs the missing Debian packages when run
-# as root; otherwise prints the exact command and fails. Fast when nothing is missing.
+# a C compiler, CPython's venv module and headers, and a compose CLI. Installs the missing Debian
+# packages when run as root; otherwise prints the exact command and fails. Fast when nothing is
+# missing.
 set -euo pipefail
 
 python=${PYTHON:-python3}
@@ -14,6 +15,10 @@ need_deb() {  # need_deb PACKAGE: the Debian package must be installed
 }
 
 for package in pypy3 pypy3-venv pypy3-dev wrk; do need_deb "$package"; done
+# A compose CLI validates pypy-deployment/docker-compose.yml against the compose schema without a
+# Docker engine (tests/test_docker.py runs `config` with it). Docker's own plugin will do; else
+# Debian's docker-compose (v1), which needs no engine for `config` either.
+docker compose version >/dev/null 2>&1 || need_deb docker-compose
 command -v gcc >/dev/null || missing+=(gcc)
 command -v "$python" >/dev/null || missing+=(python3)
 if command -v "$python" >/dev/null; then
