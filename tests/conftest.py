@@ -5,7 +5,6 @@ import os
 import platform
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -42,9 +41,10 @@ def expected_runtime_prefix(variant: Variant) -> str:
 
 @pytest.fixture(scope="session", autouse=True)
 def no_process_left_behind() -> Iterator[None]:
-    """Fail the run if any test left a process of this repository's environments running: a
-    server, a worker, a load generator. Not only this process's children: a worker whose uvicorn
-    supervisor was killed is adopted by init and would otherwise go unnoticed."""
+    """Fail the run if any test left a process of this checkout running (its interpreters, or wrk
+    with its report script): a server, a worker, a load generator. Not only this process's
+    children: a worker whose uvicorn supervisor was killed is adopted by init and would otherwise
+    go unnoticed."""
     try:
         import psutil
     except ImportError:  # the PyPy run starts no processes and does not install psutil
@@ -53,12 +53,12 @@ def no_process_left_behind() -> Iterator[None]:
     started = time.time() - 1
     yield
     own = {os.getpid(), *(parent.pid for parent in psutil.Process().parents())}
-    venvs = str(ROOT / ".venv")
+    checkout = str(ROOT)  # this checkout's interpreters, scripts and wrk's report script
     left = []
     for process in psutil.process_iter(["pid", "create_time", "cmdline"]):
         info = process.info
         if info["pid"] in own or (info["create_time"] or 0) < started:
             continue
-        if any(venvs in part or Path(part).name == "wrk" for part in info["cmdline"] or []):
+        if any(checkout in part for part in info["cmdline"] or []):
             left.append((info["pid"], info["cmdline"]))
     assert not left, f"processes left behind: {left}"
