@@ -27,6 +27,7 @@ import json
 import os
 import platform
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -39,6 +40,7 @@ import psutil
 
 from benchmarks.servers import (
     RunningServer,
+    ServerError,
     start_server,
     stop_server,
     wait_until_healthy,
@@ -66,14 +68,13 @@ PHASES: tuple[tuple[str, str, int, int], ...] = (
 GC_VARIABLES = ("PYPY_GC_NURSERY", "PYPY_GC_MAX", "PYPY_GC_MIN")
 CONFIGS: dict[str, dict[str, str]] = {
     "default": {},
-    "nursery-128MB": {"PYPY_GC_NURSERY": "128MB"},
     "nursery-4MB": {"PYPY_GC_NURSERY": "4MB"},
     "nursery-16MB": {"PYPY_GC_NURSERY": "16MB"},
     "nursery-32MB": {"PYPY_GC_NURSERY": "32MB"},
+    "nursery-128MB": {"PYPY_GC_NURSERY": "128MB"},
     "max-300MB": {"PYPY_GC_MAX": "300MB"},
     "nursery-128MB+max-300MB": {"PYPY_GC_NURSERY": "128MB", "PYPY_GC_MAX": "300MB"},
     "nursery-16MB+max-300MB": {"PYPY_GC_NURSERY": "16MB", "PYPY_GC_MAX": "300MB"},
-    "nursery-32MB+max-300MB": {"PYPY_GC_NURSERY": "32MB", "PYPY_GC_MAX": "300MB"},
     "nursery-16MB+max-40MB": {"PYPY_GC_NURSERY": "16MB", "PYPY_GC_MAX": "40MB"},
 }
 
@@ -140,7 +141,11 @@ def measure(variant_name: str, config: str, round_number: int) -> dict:
 
     thread = threading.Thread(target=sampler, daemon=True)
     try:
-        wait_until_healthy(server, timeout=120)
+        try:
+            wait_until_healthy(server, timeout=120)
+        except ServerError as error:
+            record["crash"] = str(error)
+            return record | {"summary": summarize(record)}
         thread.start()
         for name, path, connections, seconds in PHASES:
             phase["name"] = name
@@ -174,7 +179,7 @@ def measure(variant_name: str, config: str, round_number: int) -> dict:
         if thread.is_alive():
             thread.join()
         code = server.process.poll()
-        if code is not None:
+        if code is not None and record["crash"] is None:
             record["crash"] = f"the server exited with {code}: {server.log_tail(5)}"
         stop_server(server)
     record["summary"] = summarize(record)
@@ -244,7 +249,26 @@ def machine() -> dict:
     }
 
 
+def measuring_options(argv: list[str]) -> list[str]:
+    """The options that shape the measurement (not where it is written)."""
+    kept: list[str] = []
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word == "--output":
+            skip = True
+        elif not word.startswith(("--output=", "--append")):
+            kept.append(word)
+    return kept
+
+
+def interrupt_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # so the `finally` blocks stop the server and wrk on `kill` too
+
+
 def main(argv: list[str]) -> int:
+    signal.signal(signal.SIGTERM, interrupt_on_sigterm)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variants", default="pypy,pypy-cython")
     parser.add_argument("--configs", default=",".join(CONFIGS))
@@ -260,7 +284,7 @@ def main(argv: list[str]) -> int:
     if unknown:
         parser.error(f"unknown: {', '.join(unknown)}")
     results: dict = {
-        "command_line": " ".join(["pypy-deployment/measure_gc.py", *argv]),
+        "command_line": " ".join(["pypy-deployment/measure_gc.py", *measuring_options(argv)]),
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": machine(),
         "phases": [{"name": n, "path": p, "connections": c, "seconds": s} for n, p, c, s in PHASES],

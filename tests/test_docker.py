@@ -327,7 +327,6 @@ def test_compose_ports_environment_restart_and_limits(variant):
     for environ in ({}, {"WORKERS": "4"}):
         assert resolved(environment["WORKERS"], **environ) == resolved(limits["cpus"], **environ)
     assert resolved(environment["WORKERS"]) == "2"
-    assert memory_bytes(limits["memory"]) >= 256 * 2**20
     assert service.get("network_mode") != "host"
 
 
@@ -400,8 +399,9 @@ def test_images_run_with_the_gc_settings_of_variants_py(variant):
     if variant.interpreter == "pypy":
         assert {"PYPY_GC_NURSERY", "PYPY_GC_MAX"} <= set(settings)
         assert all(name.startswith("PYPY_GC_") for name in settings)
-        # The container holds every worker at its GC heap limit: the OOM killer must not act
-        # before PyPy's own limit does.
+        # PYPY_GC_MAX is the last resort before the container's limit, not after it: the workers'
+        # GC heaps at their cap must at least fit (each worker also holds memory outside its GC
+        # heap: the interpreter, JIT code, C allocations).
         service = compose()["services"][variant.name]
         workers = int(resolved(service["environment"]["WORKERS"]))
         limit = memory_bytes(service["deploy"]["resources"]["limits"]["memory"])
