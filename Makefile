@@ -33,6 +33,7 @@ system-packages: ## install missing Debian packages (pypy3 pypy3-venv pypy3-dev 
 	@PYTHON=$(PYTHON) bash scripts/ensure-system-packages.sh
 
 CPYTHON_REQUIREMENTS := $(CYTHON_DIR)/requirements.txt requirements-dev.txt benchmarks/requirements.txt
+PYPY_BUILD_REQUIREMENTS := pypy-deployment/requirements-build.txt
 PYPY_REQUIREMENTS := pypy-deployment/requirements.txt pypy-deployment/requirements-dev.txt \
 	benchmarks/requirements-pypy.txt
 
@@ -42,10 +43,13 @@ $(CPYTHON_VENV)/.installed: baseline/requirements.txt $(CPYTHON_REQUIREMENTS) | 
 	$(CPYTHON) $(PIP_INSTALL) $(addprefix -r ,$(CPYTHON_REQUIREMENTS))
 	@touch $@
 
-$(PYPY_VENV)/.installed: $(PYPY_REQUIREMENTS) | system-packages
+# httptools has no PyPy wheel: it is built from source with the pinned setuptools installed first
+# (--no-build-isolation), not with whatever setuptools an isolated build would download.
+$(PYPY_VENV)/.installed: $(PYPY_BUILD_REQUIREMENTS) $(PYPY_REQUIREMENTS) | system-packages
 	@echo "Creating the PyPy environment in $(PYPY_VENV)"
 	$(PYPY) -m venv --clear $(PYPY_VENV)
-	$(PYPY_PYTHON) $(PIP_INSTALL) $(addprefix -r ,$(PYPY_REQUIREMENTS))
+	$(PYPY_PYTHON) $(PIP_INSTALL) -r $(PYPY_BUILD_REQUIREMENTS)
+	$(PYPY_PYTHON) $(PIP_INSTALL) --no-build-isolation $(addprefix -r ,$(PYPY_REQUIREMENTS))
 	@touch $@
 
 # One .pth file puts the repository and the app folders on each environment's import path, so

@@ -1,9 +1,9 @@
 """Serve one variant in the foreground: `python serve.py NAME` (what `make run-NAME` runs).
 
 Reads HOST (default 127.0.0.1), PORT (the variant's default), WORKERS (default: the cores this
-process may use), FIB_MAX_N (default 35) and FIB_BUDGET_SECONDS (default 10), checks them all
-before anything starts, then replaces itself with uvicorn under the variant's interpreter, so
-stopping this process stops the server.
+process may use), FIB_MAX_N (default 35), FIB_BUDGET_SECONDS (default 10) and FIB_INLINE_SECONDS
+(default 0.001), checks them all before anything starts, then replaces itself with uvicorn under
+the variant's interpreter, so stopping this process stops the server.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from settings import (
     read_budget_seconds,
     read_fib_max_n,
     read_host,
+    read_inline_seconds,
 )
 
 
@@ -30,6 +31,7 @@ def build_command(variant: Variant, environ: Mapping[str, str]) -> list[str]:
     """The checked uvicorn command for `variant` under the settings in `environ`."""
     read_fib_max_n(environ)  # fail here, once, rather than in every worker
     read_budget_seconds(environ)
+    read_inline_seconds(environ)
     host = read_host(environ)
     port = parse_int_setting("PORT", environ.get("PORT") or str(variant.default_port), 1, 65535)
     workers = parse_int_setting("WORKERS", environ.get("WORKERS") or str(available_cores()), 1, 256)

@@ -22,12 +22,14 @@ from settings import (
     parse_whole_number,
     read_budget_seconds,
     read_fib_max_n,
+    read_inline_seconds,
     shorten,
 )
 
 FibFunction = Callable[[int], int]
 
 IMPLEMENTATION = "python-recursive"  # what /health and /fib report as this file's hot path
+RELEASES_GIL = False  # Python code holds the GIL: one computation at a time per process
 
 
 class FibResponse(BaseModel):
@@ -95,6 +97,24 @@ def _timed(fib: FibFunction, n: int) -> tuple[int, float]:
     return result, time.perf_counter() - start
 
 
+async def compute_fib(
+    fib: FibFunction,
+    n: int,
+    cost: CostModel,
+    inline_seconds: float,
+    limiter: anyio.CapacityLimiter,
+) -> tuple[int, float]:
+    """fib(n) and its time: right here on the event loop when its estimate is within
+    `inline_seconds` (a thread hand-off would cost more), else in a worker thread under `limiter`,
+    so the loop stays free for /health. Every time measured refines the cost model."""
+    if cost.estimate_seconds(n) <= inline_seconds:
+        result, seconds = _timed(fib, n)
+    else:
+        result, seconds = await anyio.to_thread.run_sync(_timed, fib, n, limiter=limiter)
+    cost.observe(n, seconds)
+    return result, seconds
+
+
 def create_app(
     fib: FibFunction,
     implementation: str,
@@ -102,11 +122,17 @@ def create_app(
     releases_gil: bool = False,
     fib_max_n: int | None = None,
     budget_seconds: float | None = None,
+    inline_seconds: float | None = None,
 ) -> FastAPI:
     """The app with the shared contract around `fib`.
 
-    `fib` runs in a worker thread so the event loop stays free for /health, and at most
-    `compute_slots` computations run at once per process: one for code that holds the GIL (more
+    Where `fib(n)` runs depends on its expected time, from the cost model this worker measured
+    (baseline/fib_cost.py). A cheap one (at most FIB_INLINE_SECONDS, 1 ms by default) runs right
+    in the handler: handing it to a thread would cost more than computing it. Code that computes
+    on several cores at once (the GIL released) hands off sooner, at the limit divided by its
+    compute slots: in a thread, its computation runs beside the event loop's work, not after it.
+    An expensive one runs in a worker thread so the event loop stays free for /health, and at most
+    `compute_slots` of those run at once per process: one for code that holds the GIL (more
     threads would only fight over it and starve the event loop), one per core for code that
     releases it. Requests beyond that wait on the event loop without holding a thread. A request
     whose computation would exceed the budget (FIB_BUDGET_SECONDS) is refused before it starts:
@@ -116,10 +142,13 @@ def create_app(
     budget = read_budget_seconds() if budget_seconds is None else budget_seconds
     runtime = runtime_description()
     compute_slots = available_cores() if releases_gil else 1
+    inline = read_inline_seconds() if inline_seconds is None else inline_seconds
+    inline /= compute_slots
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.compute_limiter = anyio.CapacityLimiter(compute_slots)
+        app.state.inline_seconds = inline
         app.state.cost = CostModel.calibrate(fib)  # in each worker, before it serves
         yield
 
@@ -152,10 +181,7 @@ def create_app(
         value = parse_n(n, max_n)
         cost: CostModel = app.state.cost
         check_budget(cost, value, budget, max_n)
-        result, seconds = await anyio.to_thread.run_sync(
-            _timed, fib, value, limiter=app.state.compute_limiter
-        )
-        cost.observe(value, seconds)
+        result, seconds = await compute_fib(fib, value, cost, inline, app.state.compute_limiter)
         return FibResponse(
             n=value,
             result=result,
@@ -167,4 +193,4 @@ def create_app(
     return app
 
 
-app = create_app(fib_recursive, implementation=IMPLEMENTATION)
+app = create_app(fib_recursive, implementation=IMPLEMENTATION, releases_gil=RELEASES_GIL)

@@ -28,6 +28,11 @@ FIB_MAX_N_LIMIT = _largest_n_in_int64()  # 92: fib(92) < 2**63 <= fib(93)
 DEFAULT_FIB_MAX_N = 35
 DEFAULT_BUDGET_SECONDS = 10.0
 BUDGET_RANGE = (0.001, 3600.0)
+# A computation expected to take at most this long runs on the event loop; a longer one goes to a
+# worker thread. 1 ms: the thread hand-off costs tens of microseconds a request (most of a cheap
+# request's time), while 1 ms on the loop delays /health by no more than a millisecond.
+DEFAULT_INLINE_SECONDS = 0.001
+INLINE_RANGE = (0.0, 1.0)
 ECHO_LIMIT = 40  # how much of a bad value a message repeats
 
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")  # ASCII only: int() would also take "٣" and "1_0"
@@ -81,20 +86,36 @@ def read_fib_max_n(environ: Mapping[str, str] = os.environ) -> int:
     return parse_int_setting("FIB_MAX_N", raw, 0, FIB_MAX_N_LIMIT)
 
 
-def read_budget_seconds(environ: Mapping[str, str] = os.environ) -> float:
-    """FIB_BUDGET_SECONDS: the longest computation one request may ask for (default 10 s)."""
-    raw = environ.get("FIB_BUDGET_SECONDS")
+def read_seconds_setting(
+    name: str, environ: Mapping[str, str], default: float, low: float, high: float
+) -> float:
+    """A number of seconds (plain decimal notation) in low..high from the environment, or raise
+    SettingsError; `default` when the variable is unset or empty."""
+    raw = environ.get(name)
     if raw is None or raw == "":
-        return DEFAULT_BUDGET_SECONDS
-    low, high = BUDGET_RANGE
+        return default
     text = raw.strip()
     value = float(text) if _DECIMAL.fullmatch(text) and len(text) <= 20 else math.nan
     if not low <= value <= high:  # also false for nan
         raise SettingsError(
-            f"FIB_BUDGET_SECONDS must be a number of seconds from {low:g} to {high:g}, "
-            f"got {shorten(text)!r}"
+            f"{name} must be a number of seconds from {low:g} to {high:g}, got {shorten(text)!r}"
         )
     return value
+
+
+def read_budget_seconds(environ: Mapping[str, str] = os.environ) -> float:
+    """FIB_BUDGET_SECONDS: the longest computation one request may ask for (default 10 s)."""
+    return read_seconds_setting(
+        "FIB_BUDGET_SECONDS", environ, DEFAULT_BUDGET_SECONDS, *BUDGET_RANGE
+    )
+
+
+def read_inline_seconds(environ: Mapping[str, str] = os.environ) -> float:
+    """FIB_INLINE_SECONDS: the longest expected computation that runs on the event loop instead
+    of a worker thread (default 0.001 s; 0 hands every computation to a thread)."""
+    return read_seconds_setting(
+        "FIB_INLINE_SECONDS", environ, DEFAULT_INLINE_SECONDS, *INLINE_RANGE
+    )
 
 
 def read_host(environ: Mapping[str, str] = os.environ) -> str:

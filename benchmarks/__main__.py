@@ -19,6 +19,9 @@ QUICK = {  # make bench-quick: every output, in about two minutes
     "max_point_seconds": 6.0,
     "warmup_max_seconds": {"cpython": 2, "pypy": 8},
     "locust_seconds": 4.0,
+    "ladder_seconds": 1,
+    "ladder_repeats": 1,
+    "cores_workers": [2],
     "micro_fast": True,
 }
 
@@ -30,6 +33,12 @@ def _ints(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated integers, got {text!r}"
         ) from None
+
+
+def _positive(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 up, got {text!r}")
+    return int(text)
 
 
 def _names(text: str) -> list[str]:
@@ -68,6 +77,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--locust-seconds", type=float, help="0 skips Locust (default 10)")
     run.add_argument("--locust-users", type=int, help="Locust users (default 16)")
     run.add_argument("--locust-processes", type=int, help="Locust worker processes (default 1)")
+    run.add_argument(
+        "--no-ladder",
+        dest="ladder",
+        action="store_false",
+        default=None,
+        help="skip the framework's ceiling (bare ASGI, Starlette, FastAPI) per stack",
+    )
+    run.add_argument(
+        "--no-cores",
+        dest="cores",
+        action="store_false",
+        default=None,
+        help="skip the runs with 1 and 2 workers on every CPU",
+    )
+    run.add_argument("--ladder-seconds", type=_positive, help="seconds per ladder run (default 2)")
+    run.add_argument(
+        "--ladder-repeats", type=_positive, help="interleaved ladder rounds (default 3)"
+    )
+    run.add_argument("--cores-n", type=int, help="n of the whole-machine runs (default 30)")
     run.add_argument("--no-micro", dest="micro", action="store_false", default=None)
     run.add_argument("--micro-n", type=int, help="n of the micro-benchmark (default 25)")
     run.add_argument(
@@ -125,7 +153,9 @@ def options_from(arguments: argparse.Namespace):
             setattr(options, key, value)
     for key in (
         "variants", "n_values", "connections", "repeats", "duration_seconds", "max_point_seconds",
-        "locust_seconds", "locust_users", "locust_processes", "micro", "micro_n", "start_servers",
+        "locust_seconds", "locust_users", "locust_processes", "ladder", "ladder_seconds",
+        "ladder_repeats", "cores", "cores_n",
+        "micro", "micro_n", "start_servers",
         "free_ports", "fib_max_n", "allow_busy", "output_dir",
     ):  # fmt: skip
         value = getattr(arguments, key)
@@ -215,11 +245,10 @@ def command_plot(arguments: argparse.Namespace) -> int:
 def command_readme(arguments: argparse.Namespace) -> int:
     """The README's generated parts: the results section and the code excerpts."""
     from benchmarks.excerpts import refresh_excerpts
-    from benchmarks.readme import README, render_results_section, replace_section
+    from benchmarks.readme import README, render_readme
 
     current = README.read_text()
-    section = render_results_section(load_results(arguments.results))
-    wanted = refresh_excerpts(replace_section(current, section))
+    wanted = refresh_excerpts(render_readme(current, load_results(arguments.results)))
     if arguments.check:
         if wanted != current:
             stale = f"README.md is stale against {arguments.results} or the code it quotes"

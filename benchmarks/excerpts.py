@@ -40,7 +40,8 @@ def definition_block(text: str, name: str) -> str:
         indent = len(found.group(1))
         block = [line]
         for following in lines[index + 1 :]:
-            if following.strip() and len(following) - len(following.lstrip()) <= indent:
+            dedented = following.strip() and len(following) - len(following.lstrip()) <= indent
+            if dedented and not following.lstrip().startswith(")"):  # ") -> T:" ends a signature
                 break
             block.append(following)
         while block and not block[-1].strip():

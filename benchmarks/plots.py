@@ -1,5 +1,6 @@
 """The plots of a results file, as PNGs: requests/s against n, latency percentiles, the warm-up
-curves and memory per worker. A plot whose data the file lacks is skipped, not drawn empty.
+curves, memory per worker, the framework ladder and the whole-machine runs. A plot whose data the
+file lacks is skipped, not drawn empty.
 """
 
 from __future__ import annotations
@@ -12,9 +13,23 @@ from pathlib import Path
 # Figures are drawn on the Agg canvas directly: no display, and no pyplot global state.
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import Formatter
+from matplotlib.ticker import Formatter, StrMethodFormatter
 
-from benchmarks.report import display_name, records_of, variant_order
+from benchmarks.report import (
+    FLOOR,
+    cores_runs,
+    display_name,
+    flag,
+    format_number,
+    format_percent,
+    measured_rungs,
+    ratio_of,
+    records_of,
+    rung_median,
+    stack_name,
+    stacks_of,
+    variant_order,
+)
 from benchmarks.results import Json, memory_of
 
 PERCENTILES = ("p50", "p90", "p99")
@@ -50,10 +65,10 @@ def log_y_axis(ax) -> None:
     ax.yaxis.set_minor_formatter(PlainLogFormatter())
 
 
-def measured_on(results: Json) -> str:
+def measured_on(results: Json, where: str | None = None) -> str:
     environment = results.get("environment", {})
     cpu = environment.get("machine", {}).get("cpu_model", "an unknown CPU")
-    note = environment.get("pinning", {}).get("note") or "pinning not recorded"
+    note = where or environment.get("pinning", {}).get("note") or "pinning not recorded"
     return f"measured on {cpu}, {note}"
 
 
@@ -65,12 +80,21 @@ def colour(results: Json, variant: str) -> str:
     return COLOURS[variant_order(results, variant)[0] % len(COLOURS)]
 
 
-def new_figure(results: Json, title: str, columns: int = 1) -> tuple[Figure, list]:
-    figure = Figure(figsize=(5.5 * columns + 1, 4.8), layout="constrained")
+def new_figure(
+    results: Json,
+    title: str,
+    columns: int = 1,
+    width: float | None = None,
+    height: float = 4.8,
+    where: str | None = None,
+) -> tuple[Figure, list]:
+    """A figure of `columns` axes side by side; `where` replaces the header's pinning note."""
+    width = width or 5.5 * columns + 1
+    figure = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.subplots(1, columns, squeeze=False)[0].tolist()
     # Wrap the subtitle to the figure's width: one-column figures are narrow.
-    subtitle = "\n".join(textwrap.wrap(measured_on(results), width=int(22 * columns + 40)))
+    subtitle = "\n".join(textwrap.wrap(measured_on(results, where), width=int(4 * width + 36)))
     figure.suptitle(f"{title}\n{subtitle}", fontsize="medium")
     return figure, axes
 
@@ -283,11 +307,123 @@ def memory_figure(results: Json) -> Figure | None:
     return figure
 
 
+def ladder_stacks(results: Json) -> list[Json]:
+    return [stack for stack in stacks_of(results) if measured_rungs(stack)]
+
+
+def ladder_bar_label(stack: Json, rung: Json) -> str:
+    """`10,853 (100%)`, the share of the stack's FastAPI floor; ⚠ where the table flags it."""
+    median = rung["summary"]["requests_per_second"]["median"]
+    share = format_percent(ratio_of(median, rung_median(stack, FLOOR)))
+    warning = " ⚠" if flag(rung["summary"]) else ""
+    return f"{format_number(median)} ({share}){warning}"
+
+
+def plot_ladder_stack(ax, results: Json, stack: Json, first: int, bar_colour: str) -> list[float]:
+    """One stack's rungs as horizontal bars from row `first` down; returns their rows."""
+    rungs = measured_rungs(stack)
+    rows = [float(first + index) for index in range(len(rungs))]
+    spreads = [rung["summary"]["requests_per_second"] for rung in rungs]
+    # Clamped at 0: matplotlib refuses a negative error bar, even a rounding error's.
+    below = [max(0, s["median"] - s["min"]) for s in spreads]
+    above = [max(0, s["max"] - s["median"]) for s in spreads]
+    bars = ax.barh(
+        rows,
+        [s["median"] for s in spreads],
+        xerr=[below, above],
+        capsize=3,
+        color=bar_colour,
+        label=stack_name(results, stack),
+    )
+    labels = [ladder_bar_label(stack, rung) for rung in rungs]
+    ax.bar_label(bars, labels, padding=4, fontsize="small")
+    return rows
+
+
+def ladder_figure(results: Json) -> Figure | None:
+    """A group of bars per stack, a bar per rung: where a cheap request's time goes."""
+    stacks = ladder_stacks(results)
+    if not stacks:
+        return None
+    bars = sum(len(measured_rungs(stack)) for stack in stacks)
+    title = "Framework ceiling: GET /fib/0 per rung (wrk, median of repeats, bars min–max)"
+    figure, (ax,) = new_figure(results, title, width=11, height=1.6 + 0.36 * (bars + len(stacks)))
+    ticks: list[float] = []
+    labels: list[str] = []
+    for index, stack in enumerate(stacks):
+        rows = plot_ladder_stack(ax, results, stack, len(ticks) + index, f"C{index}")
+        ticks += rows
+        labels += [textwrap.fill(rung["label"], 40) for rung in measured_rungs(stack)]
+    ax.set_yticks(ticks, labels, fontsize="small")
+    ax.invert_yaxis()  # the ladder reads from the bare server down
+    ax.set_xlabel("requests/s (in brackets: share of the same stack's FastAPI route)")
+    ax.margins(x=0.18)  # room for the labels beside the longest bars
+    ax.set_xlim(left=0)
+    ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    ax.grid(True, axis="x", alpha=0.3)
+    ax.legend(fontsize="small", loc="lower right")
+    return figure
+
+
+def plot_ladder(results: Json, path: Path) -> Path | None:
+    figure = ladder_figure(results)
+    return save(figure, path) if figure else None
+
+
+def cores_figure(results: Json) -> Figure | None:
+    """Requests/s of each variant with 1 and 2 workers on every CPU, labelled with the server
+    CPU cores each used."""
+    runs = [run for run in cores_runs(results) if run.get("summary")]
+    if not runs:
+        return None
+    by_key = {(run["variant"], run["workers"]): run for run in runs}
+    variants = variants_in_order(results, {run["variant"] for run in runs})
+    workers = sorted({run["workers"] for run in runs})
+    cores = results["cores"]
+    title = f"Whole machine: GET /fib/{cores.get('n')}, workers on every CPU"
+    # The runs were not pinned as the header says: the cores section notes where they ran.
+    figure, (ax,) = new_figure(results, title, where=cores.get("note"))
+    series = [
+        (
+            f"{count} worker{'s' if count != 1 else ''}",
+            f"C{index}",
+            lambda variant, count=count: cores_value(by_key.get((variant, count))),
+        )
+        for index, count in enumerate(workers)
+    ]
+    grouped_bars(ax, variants, series)
+    for container, count in zip(ax.containers, workers):
+        used = [by_key[(v, count)]["summary"] for v in variants if (v, count) in by_key]
+        cores = [f"{format_number(summary.get('server_cpu_cores'))} cores" for summary in used]
+        ax.bar_label(container, cores, padding=2, fontsize="x-small")
+    # Wrapped, so that four variant names fit side by side.
+    labels = [textwrap.fill(display_name(results, v), 16) for v in variants]
+    ax.set_xticks(range(len(variants)), labels)
+    log_y_axis(ax)
+    # Room below the lowest bar, which a log axis would otherwise start at.
+    ax.set_ylim(bottom=min(cores_value(run) or 1 for run in runs) / 3)
+    ax.set_ylabel("requests/s (log scale; labels: server CPU cores used)")
+    ax.grid(True, axis="y", which="both", alpha=0.3)
+    ax.legend(fontsize="small")
+    return figure
+
+
+def cores_value(run: Json | None) -> float | None:
+    return run["summary"]["requests_per_second"]["median"] if run else None
+
+
+def plot_cores(results: Json, path: Path) -> Path | None:
+    figure = cores_figure(results)
+    return save(figure, path) if figure else None
+
+
 PLOTS: tuple[tuple[str, Callable[[Json, Path], Path | None]], ...] = (
     ("rps_vs_n.png", plot_rps_vs_n),
     ("latency.png", plot_latency),
     ("warmup.png", plot_warmup),
     ("memory.png", plot_memory),
+    ("ladder.png", plot_ladder),
+    ("cores.png", plot_cores),
 )
 
 

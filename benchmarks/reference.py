@@ -37,6 +37,14 @@ def incomplete_reasons(results: Json) -> list[str]:
         for name, entry in results["variants"].items()
         if entry["status"] != "measured"
     ]
+    for stack in (results.get("ladder") or {"stacks": [None]})["stacks"]:
+        if stack is None or stack["status"] != "measured":
+            reasons.append("the ladder did not complete")
+            break
+    for run in (results.get("cores") or {"runs": [None]})["runs"]:
+        if run is None or run["status"] != "measured":
+            reasons.append("the whole-machine runs did not complete")
+            break
     micro = results.get("micro") or {}
     if not micro.get("results") or micro.get("error"):
         reasons.append("the micro-benchmark did not complete")

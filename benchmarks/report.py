@@ -362,6 +362,306 @@ def locust_section(results: Json) -> list[str]:
     ]
 
 
+# The ladder (benchmarks/ladder.py): where a cheap request's time goes, per HTTP stack.
+
+INTERPRETER_NAMES = {"cpython": "CPython", "pypy": "PyPy"}
+# The framework rungs, each adding one layer to the one before it.
+FRAMEWORK_RUNGS = ("asgi", "starlette", "fastapi")
+FLOOR = "fastapi"  # FastAPI with our response model and no computation
+FLOOR_NAME = "FastAPI's floor"
+
+
+def format_percent(fraction: float | None) -> str:
+    return MISSING if fraction is None else f"{format_number(fraction * 100)}%"
+
+
+def stacks_of(results: Json) -> list[Json]:
+    return (results.get("ladder") or {}).get("stacks") or []
+
+
+def runtime_of(results: Json, interpreter: str) -> str:
+    entry = results.get("environment", {}).get("interpreters", {}).get(interpreter) or {}
+    return entry.get("runtime") or INTERPRETER_NAMES.get(interpreter, interpreter)
+
+
+def stack_name(results: Json, stack: Json) -> str:
+    """`CPython 3.11.7 · uvloop + httptools`."""
+    return f"{runtime_of(results, stack['interpreter'])} · {stack['loop']} + {stack['http']}"
+
+
+def chosen_stack(results: Json, interpreter: str) -> Json | None:
+    """The interpreter's stack in the variants' table."""
+    stacks = stacks_of(results)
+    return next((s for s in stacks if s["interpreter"] == interpreter and s.get("chosen")), None)
+
+
+def stack_difference(stack: Json, other: Json) -> str:
+    """What `stack` runs that `other` does not: `httptools`, or `uvloop + httptools`."""
+    parts = [stack[key] for key in ("loop", "http") if stack[key] != other[key]]
+    return " + ".join(parts) or f"{stack['loop']} + {stack['http']}"
+
+
+def stack_title(results: Json, stack: Json) -> str:
+    name = stack_name(results, stack)
+    if stack.get("chosen"):
+        return f"{name} (the variants' stack)"
+    chosen = chosen_stack(results, stack["interpreter"])
+    if chosen is None:
+        return name
+    return f"{name} (measured beside the chosen {stack_difference(chosen, stack)})"
+
+
+def measured_rungs(stack: Json) -> list[Json]:
+    """The rungs with a summary: an interrupted stack may hold rungs never measured."""
+    return [rung for rung in stack.get("rungs", []) if rung.get("summary")]
+
+
+def rung_median(stack: Json, key: str) -> float | None:
+    for rung in measured_rungs(stack):
+        if rung["key"] == key:
+            return rung["summary"]["requests_per_second"]["median"]
+    return None
+
+
+def ratio_of(value: float | None, reference: float | None) -> float | None:
+    return value / reference if value is not None and reference else None
+
+
+def base_key(key: str) -> str | None:
+    """The rung that `key` adds one layer to: the framework rung before it, FastAPI's floor for a
+    variant (our contract), the variant itself for its offloaded rung (the thread hand-off)."""
+    if key.startswith("offloaded:"):
+        return "variant:" + key.split(":", 1)[1]
+    if key.startswith("variant:"):
+        return FLOOR
+    index = FRAMEWORK_RUNGS.index(key) if key in FRAMEWORK_RUNGS else 0
+    return FRAMEWORK_RUNGS[index - 1] if index else None
+
+
+def layer_cost(stack: Json, rung: Json) -> str:
+    """`0.600× bare ASGI app`: the rung's requests/s over those of the rung it builds on."""
+    base = base_key(rung["key"])
+    labels = {other["key"]: other["label"] for other in measured_rungs(stack)}
+    if base not in labels:
+        return MISSING
+    ratio = ratio_of(rung["summary"]["requests_per_second"]["median"], rung_median(stack, base))
+    return f"{format_ratio(ratio)} {FLOOR_NAME if base == FLOOR else labels[base]}"
+
+
+def cpu_microseconds(summary: Json) -> float | None:
+    """Server CPU time per request: where the request's time went, in absolute terms."""
+    cores, rps = summary.get("server_cpu_cores"), summary["requests_per_second"]["median"]
+    return cores / rps * 1e6 if cores is not None and rps else None
+
+
+LADDER_HEADERS = [
+    "Rung",
+    "Requests/s median (min–max)",
+    "Share of FastAPI's floor",
+    "Layer's cost: × the rung it builds on",
+    "Server CPU µs/request",
+    "Flag",
+]
+
+
+def ladder_row(stack: Json, rung: Json) -> list[str]:
+    summary = rung["summary"]
+    rps = summary["requests_per_second"]
+    return [
+        rung["label"],
+        format_range(rps),
+        format_percent(ratio_of(rps["median"], rung_median(stack, FLOOR))),
+        layer_cost(stack, rung),
+        format_number(cpu_microseconds(summary)),
+        flag(summary),
+    ]
+
+
+def stack_lines(results: Json, stack: Json) -> list[str]:
+    lines = [f"### {stack_title(results, stack)}", ""]
+    rungs = measured_rungs(stack)
+    if rungs:
+        lines += markdown_table(LADDER_HEADERS, (ladder_row(stack, rung) for rung in rungs))
+    if stack.get("status") != "measured":
+        error = cell(stack.get("error") or "no error recorded")
+        lines += [*([""] if rungs else []), f"Not measured ({stack.get('status')}): {error}"]
+    return lines
+
+
+def handoff_sentence(results: Json, stack: Json) -> str | None:
+    """What handing every computation to a worker thread (the old design) costs at n=0."""
+    offloaded = [rung for rung in measured_rungs(stack) if rung["key"].startswith("offloaded:")]
+    if not offloaded:
+        return None
+    key = offloaded[0]["key"]
+    inline, handed = rung_median(stack, base_key(key)), rung_median(stack, key)
+    if not inline:
+        return None
+    return (
+        f"{stack_name(results, stack)}: handing every computation to a worker thread costs "
+        f"{format_percent(1 - handed / inline)} of n=0 throughput "
+        f"({display_name(results, offloaded[0]['variant'])}: {format_number(inline)} → "
+        f"{format_number(handed)} requests/s)."
+    )
+
+
+def stack_comparison(results: Json, chosen: Json, other: Json) -> str | None:
+    """The chosen stack over another of the same interpreter: its first variant and the floor."""
+    variants = [r for r in measured_rungs(chosen) if r["key"].startswith("variant:")]
+    if not variants:
+        return None
+    variant = variants[0]
+    figures = []
+    for key, what in ((variant["key"], f"{variant['label']} at n=0"), (FLOOR, FLOOR_NAME)):
+        mine, theirs = rung_median(chosen, key), rung_median(other, key)
+        if mine is not None and theirs:
+            figures.append(
+                f"{what} serves {format_ratio(mine / theirs)} the requests/s "
+                f"({format_number(mine)} against {format_number(theirs)})"
+            )
+    if not figures:
+        return None
+    return (
+        f"{runtime_of(results, chosen['interpreter'])}, {stack_difference(chosen, other)} "
+        f"against {stack_difference(other, chosen)}: " + "; ".join(figures) + "."
+    )
+
+
+def stack_comparisons(results: Json) -> list[str]:
+    """Each stack measured beside a chosen one, compared with it."""
+    sentences = []
+    for stack in stacks_of(results):
+        chosen = None if stack.get("chosen") else chosen_stack(results, stack["interpreter"])
+        sentence = stack_comparison(results, chosen, stack) if chosen else None
+        if sentence:
+            sentences.append(sentence)
+    return sentences
+
+
+def plural(count: object, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def ladder_note(ladder: Json) -> str:
+    return (
+        f"GET {ladder.get('path')} at {ladder.get('connections')} connections, "
+        f"{plural(ladder.get('repeats'), 'repeat')} of "
+        f"{format_seconds(ladder.get('duration_seconds'))} per rung. A stack's rungs were "
+        "served side by side, pinned as in the header, and "
+        "measured interleaved repeat by repeat, so ratios within a stack come from the same "
+        "minutes; between stacks they do not. FastAPI's floor is a FastAPI route with our "
+        "response model and no computation. A rung's layer is what it adds to the rung it "
+        "builds on: the framework rungs one after the other, our contract (parsing n, the "
+        "budget check, the timing) on FastAPI's floor, the thread hand-off on the variant. "
+        "Server CPU µs/request is the server's CPU time over the requests it answered."
+    )
+
+
+def ladder_section(results: Json) -> list[str]:
+    stacks = stacks_of(results)
+    if not stacks:
+        return []
+    lines = ["## Framework ceiling (ladder)", "", ladder_note(results["ladder"])]
+    for stack in stacks:
+        lines += ["", *stack_lines(results, stack)]
+    handoffs = [handoff_sentence(results, stack) for stack in stacks]
+    derived = [s for s in handoffs if s] + stack_comparisons(results)
+    if derived:
+        lines += ["", *[f"- {sentence}" for sentence in derived]]
+    return lines
+
+
+# Whole machine (benchmarks/cores.py): each variant with 1 and 2 workers on every CPU.
+
+
+def cores_runs(results: Json) -> list[Json]:
+    runs = (results.get("cores") or {}).get("runs") or []
+    return sorted(runs, key=lambda run: (variant_order(results, run["variant"]), run["workers"]))
+
+
+def cores_run(results: Json, variant: str, workers: int) -> Json | None:
+    """The measured run of `variant` with `workers` workers, if any."""
+    for run in cores_runs(results):
+        if (run["variant"], run["workers"]) == (variant, workers) and run.get("summary"):
+            return run
+    return None
+
+
+def cores_rps(run: Json | None) -> float | None:
+    return run["summary"]["requests_per_second"]["median"] if run else None
+
+
+def worker_gain(results: Json, run: Json) -> float | None:
+    """Requests/s over those of the same variant with one worker."""
+    return ratio_of(cores_rps(run), cores_rps(cores_run(results, run["variant"], 1)))
+
+
+CORES_HEADERS = [
+    "Variant",
+    "Workers",
+    "Requests/s median (min–max)",
+    "Server CPU cores",
+    "× 1 worker",
+    "Flag",
+]
+
+
+def cores_row(results: Json, run: Json) -> list[str]:
+    summary = run["summary"]
+    return [
+        display_name(results, run["variant"]),
+        str(run["workers"]),
+        format_range(summary["requests_per_second"]),
+        format_number(summary.get("server_cpu_cores")),
+        format_ratio(worker_gain(results, run)),
+        flag(summary),
+    ]
+
+
+def run_name(results: Json, run: Json) -> str:
+    """`CPython + Cython, 2 workers`."""
+    return f"{display_name(results, run['variant'])}, {plural(run['workers'], 'worker')}"
+
+
+def cores_problems(results: Json) -> list[str]:
+    return [
+        f"- {run_name(results, run)} ({run.get('status')}): "
+        + cell(run.get("error") or "no error recorded")
+        for run in cores_runs(results)
+        if not run.get("summary")
+    ]
+
+
+def sentence_case(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def cores_note(cores: Json) -> str:
+    note = sentence_case((cores.get("note") or "CPUs not recorded").rstrip("."))
+    return (
+        f"{note}. GET /fib/{cores.get('n')} at "
+        f"{cores.get('connections')} connections, requests/s the median over the repeats with "
+        "their min–max. Server CPU cores is the CPU time of all the server's processes over "
+        "wall time (2.00: two cores busy all the time); × 1 worker is requests/s over the same "
+        "variant's with one worker. A worker whose code holds the GIL computes on one core at a "
+        "time, however many threads it has."
+    )
+
+
+def cores_section(results: Json) -> list[str]:
+    cores = results.get("cores")
+    if not cores or not cores.get("runs"):
+        return []
+    rows = [cores_row(results, run) for run in cores_runs(results) if run.get("summary")]
+    lines = ["## Whole machine (workers and cores)", "", cores_note(cores)]
+    if rows:
+        lines += ["", *markdown_table(CORES_HEADERS, rows)]
+    problems = cores_problems(results)
+    if problems:
+        lines += ["", "Not measured, and why:", "", *problems]
+    return lines
+
+
 def verification_outcome(entry: Json) -> str:
     verification = entry.get("verification")
     if not verification:
@@ -526,6 +826,8 @@ def render_table(results: Json) -> str:
         header_lines(results),
         wrk_section(results),
         locust_section(results),
+        ladder_section(results),
+        cores_section(results),
         variants_section(results),
         memory_section(results),
         warmup_section(results),

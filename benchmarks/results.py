@@ -18,6 +18,14 @@ Shape (format_version 2), all times in the unit their key names:
                   "connections", "duration_seconds", "repeats": [REPEAT, ...], "summary": SUMMARY}],
      "micro": {"n", "results": [{"name", "interpreter", "implementation", "result" (fib(n) as
                                  computed), "mean_seconds", "stdev_seconds", "values"}], "error"},
+     "ladder": {"path", "connections", "duration_seconds", "repeats",
+                "stacks": [{"interpreter", "loop", "http", "chosen": bool,
+                            "status": "measured"|"failed"|"interrupted"|"pending", "error",
+                            "rungs": [RUNG, ...]}]},  (optional, as is "cores")
+     "cores": {"n", "connections", "cpus": [..], "note",
+               "runs": [{"variant", "workers", "status", "error", "warmup": WARMUP | None,
+                         "duration_seconds", "repeats": [REPEAT, ...],
+                         "summary": SUMMARY | None}]},
      "upgraded_from_version": 1}  (only in a version-1 file upgraded on load)
 
     WARMUP = {"n", "connections", "seconds": [..], "requests_per_second": [..],
@@ -37,10 +45,26 @@ Shape (format_version 2), all times in the unit their key names:
                "pss_mib_per_worker_peak", "pss_mib_per_worker_end",
                "server_cpu_cores", "load_generator_cpu", "load_generator_saturated": bool,
                "unreliable": [reasons]}
+    RUNG = {"key": "asgi"|"starlette"|"fastapi"|"variant:NAME"|"offloaded:NAME", "label",
+            "variant": NAME | None, "app", "environment": {name: value},
+            "warmup": WARMUP | None, "repeats": [REPEAT, ...], "summary": SUMMARY | None}
 
 Warm-up (benchmarks/warmup.py): `seconds` are the seconds of warm-up load when each 1-second wrk
 run ended (time.monotonic(), from the start of the warm-up, which follows the health wait and the
 contract check); `plateau_start_seconds` is the point where the plateau began, None without one.
+
+Ladder (benchmarks/ladder.py): GET /fib/0 per stack (an interpreter, its event loop and HTTP
+parser); `chosen` marks the stack of that interpreter's variants (PyPy's h11 is measured beside it).
+The rungs go bare ASGI app -> Starlette route -> FastAPI route with our response model and no
+computation (FastAPI's floor) -> each of the interpreter's variants -> the first variant with every
+computation handed to a worker thread (its `environment` has FIB_INLINE_SECONDS=0). A stack's rungs
+were measured interleaved on the same server CPUs, so ratios within a stack are fair. A rung's
+`summary` is None until the stack's repeats are done.
+
+Cores (benchmarks/cores.py): each variant served with `workers` workers on every CPU in `cpus`,
+shared with wrk (the `note` says so), at GET /fib/`n`; the SUMMARY's `server_cpu_cores` is how many
+cores the server's processes used. A run's `summary` is None unless it was measured. Files written
+before these sections lack them.
 
 Requests: a wrk REPEAT's `requests` and `requests_per_second` count 2xx answers only; the other
 answers are errors (`non_2xx`). A Locust REPEAT's `requests` are Locust's, failures included

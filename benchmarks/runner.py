@@ -59,6 +59,12 @@ class Options:
     locust_seconds: float = 10.0
     locust_users: int = 16
     locust_processes: int = 1
+    ladder: bool = True  # the framework's ceiling per stack (benchmarks/ladder.py)
+    ladder_seconds: int = 2
+    ladder_repeats: int = 3
+    cores: bool = True  # each variant on the whole machine (benchmarks/cores.py)
+    cores_n: int = 30
+    cores_workers: list[int] = field(default_factory=lambda: [1, 2])
     micro: bool = True
     micro_n: int = 25
     micro_fast: bool = False
@@ -109,7 +115,7 @@ def plan_pinning() -> dict:
 
 def check_can_measure(options: Options, pinning: dict, ports: dict[str, int]) -> None:
     """Refuse to measure on a machine that would falsify the numbers."""
-    if options.fib_max_n < max([*options.n_values, options.warmup_n]):
+    if options.fib_max_n < max([*options.n_values, options.warmup_n, options.cores_n]):
         raise BenchmarkError(f"--fib-max-n {options.fib_max_n} is below the largest n measured")
     if options.start_servers:
         taken = [f"{name} ({port})" for name, port in ports.items() if _port_in_use(port)]
@@ -140,7 +146,30 @@ def estimate_seconds(options: Options) -> float:
     per_variant = 6 + points * (options.duration_seconds + 0.5) + options.locust_seconds + 3
     warmups = sum(options.warmup_max_seconds[get_variant(v).interpreter] for v in options.variants)
     micro = (25 if options.micro_fast else 90) if options.micro else 0
-    return per_variant * len(options.variants) + warmups * 0.7 + micro
+    return (
+        per_variant * len(options.variants)
+        + warmups * 0.7
+        + (estimate_ladder_seconds(options) if options.ladder else 0)
+        + (estimate_cores_seconds(options) if options.cores else 0)
+        + micro
+    )
+
+
+def estimate_ladder_seconds(options: Options) -> float:
+    from benchmarks.ladder import ladder_rungs, ladder_stacks
+
+    total = 0.0
+    for stack in ladder_stacks(options.variants):
+        rungs = len(ladder_rungs(stack, options.variants))
+        warmup = options.warmup_max_seconds[stack.interpreter] * 0.6
+        total += 3 + rungs * (warmup + options.ladder_repeats * (options.ladder_seconds + 0.5))
+    return total
+
+
+def estimate_cores_seconds(options: Options) -> float:
+    runs = [get_variant(name).interpreter for name in options.variants] * len(options.cores_workers)
+    measured = options.repeats * (options.duration_seconds + 0.5)
+    return sum(5 + options.warmup_max_seconds[i] * 0.7 + measured for i in runs)
 
 
 class Run:
@@ -186,6 +215,14 @@ class Run:
         self.progress.start(estimate_seconds(options))
         for name in options.variants:
             self.measure_variant(get_variant(name), ports[name])
+        if options.ladder and options.start_servers:
+            from benchmarks.ladder import measure_ladder
+
+            measure_ladder(self)
+        if options.cores and options.start_servers:
+            from benchmarks.cores import measure_cores
+
+            measure_cores(self)
         if options.micro:
             self.measure_micro()
         self.save()
@@ -195,6 +232,8 @@ class Run:
         entry = {
             "display_name": variant.display_name,
             "interpreter": variant.interpreter,
+            "loop": variant.loop,  # uvicorn's event loop and HTTP parser (variants.py)
+            "http": variant.http,
             "runtime": None,
             "implementation": None,
             "status": "pending",
@@ -311,9 +350,13 @@ class Run:
             target, "wrk", "fib", n, connections, plan.duration_seconds, repeats, compute_ms
         )
 
-    def sampled_run(self, target: Target, load: Callable[[], dict]) -> dict:
-        """One load run with the server and the load generator sampled, then the backlog drained."""
-        with sampling.sampled(target.processes, target.workers, len(self.load_cpus)) as sample:
+    def sampled_run(
+        self, target: Target, load: Callable[[], dict], load_cpus: int | None = None
+    ) -> dict:
+        """One load run with the server and the load generator sampled, then the backlog drained
+        (`load_cpus`: how many CPUs the load generator may use, if not the harness's own)."""
+        cpus = load_cpus or len(self.load_cpus)
+        with sampling.sampled(target.processes, target.workers, cpus) as sample:
             outcome = load()
         if target.server:
             sampling.wait_until_idle(target.processes)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import psutil
 
-from variants import ROOT, Variant
+from variants import ROOT, Variant, server_command, server_environment
 
 SERVE_SCRIPT = ROOT / "serve.py"
 LOOPBACK = "127.0.0.1"
@@ -93,15 +93,22 @@ def start_server(
     workers: int = 1,
     env: dict[str, str] | None = None,
     cpus: set[int] | None = None,
+    direct: bool = False,
 ) -> RunningServer:
     """Start `variant` on 127.0.0.1 (not yet healthy: see wait_until_healthy).
 
     `env` adds or overrides environment variables (FIB_MAX_N, ...); `cpus` pins the server and
-    every worker it spawns to those cores.
+    every worker it spawns to those cores. `direct` runs its uvicorn command without serve.py,
+    for a configuration that is not a variant of the table (the ladder's apps and stacks).
     """
     port = free_port() if port is None else port
     server_env = dict(os.environ, HOST=LOOPBACK, PORT=str(port), WORKERS=str(workers))
     server_env.update(env or {})
+    if direct:
+        command = server_command(variant, LOOPBACK, port, workers)
+        server_env = server_environment(server_env, variant)
+    else:
+        command = [sys.executable, str(SERVE_SCRIPT), variant.name]
     log_fd, log_name = tempfile.mkstemp(prefix=f"{variant.name}-", suffix=".log")
 
     def pin() -> None:
@@ -110,7 +117,7 @@ def start_server(
 
     with os.fdopen(log_fd, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, str(SERVE_SCRIPT), variant.name],
+            command,
             cwd=ROOT,
             env=server_env,
             stdin=subprocess.DEVNULL,

@@ -40,7 +40,7 @@ def fetch(base_url: str, path: str, timeout: float = 60.0) -> Response:
     return Response(status, {k.lower(): v for k, v in headers.items()}, body)
 
 
-def _check_fib(base_url: str, n: int) -> str:
+def check_fib(base_url: str, n: int) -> str:
     """'' if GET /fib/{n} follows the contract, else what is wrong."""
     response = fetch(base_url, f"/fib/{n}")
     if response.status != 200:
@@ -82,7 +82,7 @@ def verify(base_url: str, fib_max_n: int) -> dict:
     allowed = f"from 0 to {fib_max_n}"
     checks = [("GET /health", lambda: _check_health(base_url))]
     checks += [
-        (f"GET /fib/{n} is exact", lambda n=n: _check_fib(base_url, n))
+        (f"GET /fib/{n} is exact", lambda n=n: check_fib(base_url, n))
         for n in EXACT_N
         if n <= fib_max_n
     ]

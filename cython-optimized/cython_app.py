@@ -13,5 +13,6 @@ except ImportError as error:
     ) from error
 
 IMPLEMENTATION = "cython-recursive"  # what /health and /fib report as this variant's hot path
+RELEASES_GIL = True  # fib_cython computes `with nogil`: one worker computes on every core
 
-app = create_app(fib_recursive, implementation=IMPLEMENTATION, releases_gil=True)
+app = create_app(fib_recursive, implementation=IMPLEMENTATION, releases_gil=RELEASES_GIL)

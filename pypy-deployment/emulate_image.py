@@ -17,17 +17,19 @@ file system (the container paths /opt, /src, /app and /tmp are mapped into it):
   installed, and the user is played by running the server and its probe as the image's USER (uid
   10001, where the interpreter is reachable by it). pip's own cache plays `--mount=type=cache`.
 - COPY copies from the repository (honouring .dockerignore) or from another stage's folder. One
-  stand-in: the local PyPy is 3.9, so pypy-deployment/requirements.txt (the PyPy 3.9 pins) is
-  copied where the image copies requirements-docker.txt (the PyPy 3.11 pins): the same
-  requirements logic (--only-binary, --no-deps, pip check, then Cython and setuptools removed)
-  with the pins this interpreter takes.
+  stand-in: the local PyPy is 3.9, so pypy-deployment/requirements-build.txt and requirements.txt
+  (the PyPy 3.9 pins) are copied where the image copies requirements-docker-build.txt and
+  requirements-docker.txt (the PyPy 3.11 pins): the same requirements logic (the build pins
+  first, then --only-binary except httptools, built from source with --no-build-isolation,
+  --no-deps, pip check, then Cython and setuptools removed) with the pins this interpreter takes.
 - ENV, ARG, WORKDIR, USER, EXPOSE, HEALTHCHECK and CMD are applied as Docker applies them.
 
 Then it starts the server with the image's CMD (the same command line; HOST=127.0.0.1, PORT a free
 port and WORKERS=2 given as `docker run -e` would), runs the HEALTHCHECK's own command until it
 passes (and checks that it fails while no server runs), checks the contract over HTTP, records
 what its processes really are (command line, listening address, workers, their environment, the C
-extensions they loaded, their memory), and stops everything by its process group. Nothing is
+extensions they loaded, their memory) and the wheel tags of what the image's environment holds
+(which packages were built from source), and stops everything by its process group. Nothing is
 written inside the repository.
 """
 
@@ -98,9 +100,15 @@ def local_interpreter(image: str) -> Interpreter:
         pypy = shutil.which("pypy3") or "/usr/bin/pypy3"
         return Interpreter(
             pypy,
-            {"pypy-deployment/requirements-docker.txt": "pypy-deployment/requirements.txt"},
+            {
+                "pypy-deployment/requirements-docker-build.txt": (
+                    "pypy-deployment/requirements-build.txt"
+                ),
+                "pypy-deployment/requirements-docker.txt": "pypy-deployment/requirements.txt",
+            },
             f"{image} is played by the local PyPy ({pypy}, Python 3.9), with the PyPy 3.9 pins "
-            "(pypy-deployment/requirements.txt) in place of the PyPy 3.11 ones",
+            "(pypy-deployment/requirements-build.txt and requirements.txt) in place of the "
+            "PyPy 3.11 ones",
         )
     if image.startswith("python:"):
         cpython = getattr(sys, "_base_executable", sys.executable)
@@ -344,6 +352,10 @@ class EmulationResult:
     worker_environments: list[dict[str, str]]  # each worker's PYPY_* environment variables
     extension_packages: set[str]  # installed packages whose C extensions the workers mapped
     app_extensions: set[str]  # the app's own compiled modules the workers mapped
+    # The image's environment (/opt/venv): each installed distribution's wheel tags, as its
+    # dist-info records them. A platform tag `linux_<arch>` (not manylinux) marks a wheel pip built
+    # from source during the build; `any` and manylinux ones came built from the index.
+    wheel_tags: dict[str, list[str]]
     access_log_lines: list[str]  # request lines in the server's output (none: --no-access-log)
     ran_as_uid: int
     seconds_to_healthy: float
@@ -552,6 +564,7 @@ def start_and_check(emulation, state, info, workers, build_seconds, log) -> Emul
         worker_environments=environments,
         extension_packages=extension_packages,
         app_extensions=app_extensions,
+        wheel_tags=installed_wheel_tags(state.host("/opt/venv")),
         access_log_lines=access_log_lines,
         ran_as_uid=uids.pop(),
         seconds_to_healthy=seconds_to_healthy,
@@ -563,6 +576,30 @@ def start_and_check(emulation, state, info, workers, build_seconds, log) -> Emul
         notes=emulation.notes,
         build_seconds=build_seconds,
     )
+
+
+def installed_wheel_tags(venv: Path) -> dict[str, list[str]]:
+    """{normalized name: the `Tag:` lines of its dist-info WHEEL file} for a virtual environment."""
+    from packaging.utils import canonicalize_name
+
+    tags = {}
+    for wheel in sorted(venv.glob("lib/*/site-packages/*.dist-info/WHEEL")):
+        name = wheel.parent.name.split("-")[0]
+        lines = wheel.read_text().splitlines()
+        tags[canonicalize_name(name)] = [
+            line.split(":", 1)[1].strip() for line in lines if line.startswith("Tag:")
+        ]
+    expect(bool(tags), f"no installed distributions under {venv}")
+    return tags
+
+
+def built_from_source(wheel_tags: Mapping[str, list[str]]) -> set[str]:
+    """The distributions whose wheel pip built here: a plain `linux_<arch>` platform tag."""
+    return {
+        name
+        for name, tags in wheel_tags.items()
+        if any(tag.rsplit("-", 1)[-1].startswith("linux_") for tag in tags)
+    }
 
 
 def expect(condition: bool, message: str) -> None:
@@ -584,6 +621,8 @@ def main(argv: list[str]) -> int:
         print(f"  after start; running: {' '.join(result.server_command[1:])}")
         print(f"  uid {result.ran_as_uid}; {result.worker_count} workers; listening on")
         print(f"  {result.listening}; memory {result.memory_pss_mb:.0f} MB PSS")
+        built_here = sorted(built_from_source(result.wheel_tags)) or ["nothing"]
+        print(f"  built from source in the build stage: {', '.join(built_here)}")
         for line in result.skipped:
             print(f"  skipped system step {line}")
         for note in result.notes:

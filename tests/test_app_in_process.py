@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import urllib.parse
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 from fib_cost import CostModel, recursive_calls
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from settings import available_cores
 
 from tests.conftest import (
     app_module,
@@ -121,6 +123,63 @@ def test_a_computation_over_the_budget_is_refused_before_it_starts(variant: Vari
         assert accepted.json()["result"] == fib_reference(fits)
         assert client.get(f"/fib/{fits + 2}").status_code == 400
         assert client.get("/health").status_code == 200
+
+
+def recording_app(variant: Variant, **options) -> tuple[TestClient, list[str]]:
+    """A client of the variant's app whose hot path notes where each call ran: on the event loop
+    (a loop is running in the calling thread) or in a worker thread (none is)."""
+    module = app_module(variant)
+    fib = module.fib_recursive
+    places: list[str] = []
+
+    def recording_fib(n: int) -> int:
+        try:
+            asyncio.get_running_loop()
+            places.append("event loop")
+        except RuntimeError:
+            places.append("worker thread")
+        return fib(n)
+
+    app = create_app(
+        recording_fib, module.IMPLEMENTATION, releases_gil=module.RELEASES_GIL, **options
+    )
+    return TestClient(app), places
+
+
+def test_cheap_computations_run_on_the_event_loop_and_expensive_ones_in_a_thread(
+    variant: Variant,
+):
+    client, places = recording_app(variant, inline_seconds=0.001)
+    with client:
+        cost: CostModel = client.app.state.cost
+        limit = client.app.state.inline_seconds
+        assert client.get("/fib/0").json()["result"] == 0
+        cheapest = places[-1]
+        # The largest n the worker's own cost model puts within the limit runs inline, the next
+        # one in a thread (whatever that n is for this implementation).
+        inline_n = cost.largest_n_within(limit, 92)
+        assert client.get(f"/fib/{inline_n}").json()["result"] == fib_reference(inline_n)
+        at_the_limit = places[-1]
+        offloaded_n = cost.largest_n_within(limit, 92) + 1  # after what fib(inline_n) taught it
+        assert client.get(f"/fib/{offloaded_n}").json()["result"] == fib_reference(offloaded_n)
+        over_the_limit = places[-1]
+    assert (cheapest, at_the_limit, over_the_limit) == ("event loop", "event loop", "worker thread")
+    assert 10 <= inline_n <= 40, "1 ms holds more than fib(10) and less than fib(40) anywhere"
+
+
+def test_code_that_releases_the_gil_hands_off_sooner_on_several_cores(variant: Variant):
+    slots = available_cores() if app_module(variant).RELEASES_GIL else 1
+    client, _ = recording_app(variant, inline_seconds=0.001)
+    with client:
+        assert client.app.state.inline_seconds == pytest.approx(0.001 / slots)
+
+
+def test_an_inline_budget_of_zero_hands_every_computation_to_a_thread(variant: Variant):
+    client, places = recording_app(variant, inline_seconds=0.0)
+    with client:
+        places.clear()  # the calibration at start-up
+        assert [client.get(f"/fib/{n}").json()["result"] for n in (0, 1, 10)] == [0, 1, 55]
+    assert places == ["worker thread"] * 3
 
 
 def test_the_schema_says_what_the_contract_accepts(variant: Variant):

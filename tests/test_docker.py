@@ -208,18 +208,79 @@ def test_every_requirement_the_images_install_is_pinned(path: Path):
 
 
 def test_pypy_image_pins_agree_with_the_cpython_variants_and_the_local_pypy():
-    docker = docker_check.pins(ROOT / "pypy-deployment" / "requirements-docker.txt")
+    deployment = ROOT / "pypy-deployment"
+    docker = docker_check.pins(deployment / "requirements-docker.txt")
+    docker_build = docker_check.pins(deployment / "requirements-docker-build.txt")
     cpython_app = docker_check.pins(ROOT / "baseline" / "requirements.txt")
-    build = docker_check.pins(ROOT / "cython-optimized" / "requirements.txt")
-    local_pypy = docker_check.pins(ROOT / "pypy-deployment" / "requirements.txt")
+    cpython_all = docker_check.pins(ROOT / "cython-optimized" / "requirements.txt")
+    local_pypy = docker_check.pins(deployment / "requirements.txt")
+    local_pypy_build = docker_check.pins(deployment / "requirements-build.txt")
     # PyPy 3.11 takes the same releases as CPython: the comparison measures runtimes, not versions.
-    for name, version in docker.items():
-        assert build[name] == version, name
-    # ...except the C event loop and parser, which the PyPy variants do without (variants.py).
-    assert set(cpython_app) - set(docker) == {"uvloop", "httptools"}
-    assert {v.loop for v in VARIANTS if v.interpreter == "pypy"} == {"asyncio"}
+    for name, version in {**docker, **docker_build}.items():
+        assert cpython_all[name] == version, name
+    # ...except the C event loop, which does not install on PyPy: the PyPy variants run asyncio,
+    # and the HTTP parser variants.py gives them is installed (httptools, built from source).
+    assert set(cpython_app) - set(docker) == {"uvloop"}
+    pypy_variants = [v for v in VARIANTS if v.interpreter == "pypy"]
+    assert {v.loop for v in pypy_variants} == {"asyncio"}
+    assert {v.http for v in pypy_variants} <= set(docker) & set(local_pypy)
+    # The build-only pins are kept apart (installed first, removed before the runtime stage), the
+    # same in the image and locally.
+    assert set(docker_build) == {"cython", "setuptools"}
+    assert not set(docker_build) & set(docker)
+    assert docker_build == local_pypy_build
     # Everything the local PyPy installs, bar a backport anyio needs only before Python 3.11.
     assert set(local_pypy) - set(docker) == {"exceptiongroup"}
+
+
+def pip_installs(path: Path) -> list[list[str]]:
+    """The arguments after `pip install` of every install command in the build stage's RUNs."""
+    import shlex
+
+    installs = []
+    for instruction in dockerfile(path).stage("build").all("RUN"):
+        for command in instruction.rest.split("&&"):
+            words = shlex.split(command)
+            if words[1:4] == ["-m", "pip", "install"]:
+                installs.append(words[4:])
+    return installs
+
+
+def test_pypy_image_builds_only_httptools_from_source_with_the_pinned_setuptools():
+    """pip's own option parser reads the image's install commands: the build pins go in first,
+    from wheels; then every package from a wheel except httptools (no PyPy wheel exists), which is
+    built from source with that setuptools (--no-build-isolation), never pydantic-core (Rust)."""
+    from pip._internal.commands import create_command
+
+    installs = pip_installs(docker_check.DOCKERFILE_PYPY)
+    (build, _), (runtime, _) = [create_command("install").parse_args(w) for w in installs]
+    assert [Path(r).name for r in build.requirements] == ["requirements-docker-build.txt"]
+    assert [Path(r).name for r in runtime.requirements] == ["requirements-docker.txt"]
+    assert build.ignore_dependencies and runtime.ignore_dependencies  # --no-deps: exactly the files
+    deployment = ROOT / "pypy-deployment"
+    build_pins = docker_check.pins(deployment / "requirements-docker-build.txt")
+    runtime_pins = docker_check.pins(deployment / "requirements-docker.txt")
+    assert all(build.format_control.get_allowed_formats(n) == {"binary"} for n in build_pins)
+    from_source = {
+        name
+        for name in runtime_pins
+        if runtime.format_control.get_allowed_formats(name) != {"binary"}
+    }
+    assert from_source == {"httptools"}
+    assert runtime.format_control.get_allowed_formats("httptools") == {"source"}
+    assert "pydantic-core" in runtime_pins and "pydantic-core" not in from_source
+    assert not runtime.build_isolation  # built with the setuptools the first command installed
+
+
+def test_the_cpython_image_builds_nothing_from_source():
+    from pip._internal.commands import create_command
+
+    installs = pip_installs(docker_check.DOCKERFILE_CPYTHON)
+    assert installs
+    for words in installs:
+        options, _ = create_command("install").parse_args(words)
+        assert options.format_control.get_allowed_formats("any-package") == {"binary"}
+        assert options.format_control.no_binary == set()
 
 
 # --- .dockerignore --------------------------------------------------------------------------------
@@ -529,12 +590,20 @@ def test_emulated_image_serves_the_contract(flavour: str, compose_services: dict
     assert result.server_executable == os.path.realpath(standin)
     assert result.listening == [("127.0.0.1", result.port)]
     assert result.worker_count == emulate_image.RUN_WORKERS
-    # The event loop and HTTP parser in use: uvloop and httptools (C extensions) are loaded by the
-    # CPython workers and by no PyPy worker (they run asyncio and h11, pure Python).
+    # The event loop and HTTP parser in use: the CPython workers load uvloop and httptools (C
+    # extensions); the PyPy workers load httptools (through cpyext) and no uvloop (asyncio instead).
+    assert variant.http == "httptools"
     if variant.interpreter == "cpython":
         assert {"uvloop", "httptools"} <= result.extension_packages
     else:
-        assert not {"uvloop", "httptools"} & result.extension_packages
+        assert "httptools" in result.extension_packages
+        assert "uvloop" not in result.extension_packages
+    # Built from source in the image: httptools on PyPy (no PyPy wheel), nothing on CPython; every
+    # other package, pydantic-core included, came as a built wheel. The build tools are gone.
+    built_here = emulate_image.built_from_source(result.wheel_tags)
+    assert built_here == ({"httptools"} if variant.interpreter == "pypy" else set())
+    assert {"httptools", "pydantic-core"} <= set(result.wheel_tags)
+    assert not {"cython", "setuptools"} & set(result.wheel_tags)
     assert result.app_extensions == ({"fib_cython"} if "cython" in flavour else set())
     assert result.access_log_lines == []  # requests were served, and not logged
     # Every worker runs with the GC settings variants.py gives the variant (none on CPython).

@@ -19,17 +19,18 @@ import pytest
 
 from benchmarks.servers import free_port, wait_for_health
 from benchmarks.verify import verify
-from variants import ROOT, server_environment
+from variants import ROOT, get_variant, server_environment
 
 HARNESS = [sys.executable, "-m", "benchmarks", "run", "--free-ports", "--allow-busy", "--quiet"]
 TINY = [
     "--n", "0,20", "--connections", "4", "--repeats", "2", "--duration", "1",
     "--warmup-max-cpython", "1", "--warmup-max-pypy", "3",
     "--locust-seconds", "2", "--locust-users", "4", "--no-micro",
+    "--ladder-seconds", "1", "--ladder-repeats", "1", "--cores-n", "20",
 ]  # fmt: skip
 
 
-def run_harness(*arguments: str, timeout: float = 240) -> subprocess.CompletedProcess:
+def run_harness(*arguments: str, timeout: float = 480) -> subprocess.CompletedProcess:
     return subprocess.run(
         [*HARNESS, *arguments], cwd=ROOT, capture_output=True, text=True, timeout=timeout
     )
@@ -47,11 +48,13 @@ def test_smoke_run_measures_both_variants(smoke_run):
     assert completed.returncode == 0, completed.stderr
     results = json.loads((out / "latest.json").read_text())
     assert results["format_version"] == 2
+    stack_of = {name: get_variant(name) for name in ("baseline", "pypy")}
     for name, runtime in [("baseline", "CPython 3."), ("pypy", "PyPy 7.")]:
         variant = results["variants"][name]
         assert variant["status"] == "measured"
         assert variant["verification"]["passed"]
         assert variant["runtime"].startswith(runtime)
+        assert (variant["loop"], variant["http"]) == (stack_of[name].loop, stack_of[name].http)
         assert len(variant["warmup"]["requests_per_second"]) >= 1
     wrk = [r for r in results["records"] if r["tool"] == "wrk"]
     locust = [r for r in results["records"] if r["tool"] == "locust"]
@@ -70,6 +73,49 @@ def test_smoke_run_measures_both_variants(smoke_run):
     for record in locust:
         assert record["summary"]["errors"]["failures"] == 0
         assert record["summary"]["requests_per_second"]["median"] > 0
+
+
+def test_smoke_run_measures_the_ladder_of_each_stack(smoke_run):
+    _, out = smoke_run
+    ladder = json.loads((out / "latest.json").read_text())["ladder"]
+    stacks = [(s["interpreter"], s["loop"], s["http"], s["chosen"]) for s in ladder["stacks"]]
+    assert stacks == [
+        ("cpython", "uvloop", "httptools", True),
+        ("pypy", "asyncio", "httptools", True),
+        ("pypy", "asyncio", "h11", False),
+    ]
+    for stack, variant in zip(ladder["stacks"], ["baseline", "pypy", "pypy"]):
+        assert (stack["status"], stack["error"]) == ("measured", None)
+        keys = [rung["key"] for rung in stack["rungs"]]
+        assert keys == [
+            "asgi",
+            "starlette",
+            "fastapi",
+            f"variant:{variant}",
+            f"offloaded:{variant}",
+        ]
+        offloaded = stack["rungs"][-1]
+        assert offloaded["environment"]["FIB_INLINE_SECONDS"] == "0"
+        for rung in stack["rungs"]:
+            assert len(rung["repeats"]) == 1
+            assert rung["summary"]["requests_per_second"]["median"] > 0
+            assert rung["summary"]["errors"]["total"] == 0
+            assert rung["warmup"]["n"] == 0
+
+
+def test_smoke_run_serves_each_variant_on_every_cpu_with_1_and_2_workers(smoke_run):
+    _, out = smoke_run
+    cores = json.loads((out / "latest.json").read_text())["cores"]
+    assert (cores["n"], cores["cpus"]) == (20, sorted(os.sched_getaffinity(0)))
+    runs = [(run["variant"], run["workers"], run["status"]) for run in cores["runs"]]
+    assert runs == [
+        (name, workers, "measured") for name in ("baseline", "pypy") for workers in (1, 2)
+    ]
+    for run in cores["runs"]:
+        assert len(run["repeats"]) == 2
+        assert run["summary"]["errors"]["total"] == 0
+        assert run["summary"]["compute_time_ms"]["median"] > 0
+        assert run["summary"]["server_cpu_cores"] > 0
 
 
 def test_smoke_run_records_environment_and_pinning(smoke_run):
@@ -101,7 +147,14 @@ def test_smoke_run_writes_table_and_plots(smoke_run):
     assert len(timestamped) == 1
     assert timestamped[0].read_text() == (out / "latest.json").read_text()
     plots = sorted(p.name for p in (out / "plots").glob("*.png"))
-    assert plots == ["latency.png", "memory.png", "rps_vs_n.png", "warmup.png"]
+    assert plots == [
+        "cores.png",
+        "ladder.png",
+        "latency.png",
+        "memory.png",
+        "rps_vs_n.png",
+        "warmup.png",
+    ]
     for plot in (out / "plots").glob("*.png"):
         assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

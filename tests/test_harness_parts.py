@@ -17,6 +17,7 @@ from benchmarks.wrk import (
     size_point,
     wrk_command,
 )
+from variants import PYPY_GC_SETTINGS, get_variant, variant_names
 
 WRK_LINE = (
     'WRK_JSON {"duration_us":2000000,"requests":1000,"bytes":180000,'
@@ -272,3 +273,34 @@ def test_a_variants_memory_is_the_peak_of_all_runs_and_the_end_of_the_last():
 def test_a_variant_whose_memory_was_not_sampled_has_none():
     unsampled = repeat(1, uss=(None, None), pss=(None, None))
     assert set(variant_memory([record_of(unsampled)]).values()) == {None}
+
+
+def test_the_ladder_measures_each_interpreters_stack_and_pypys_h11_beside_it():
+    from benchmarks.ladder import ladder_stacks
+
+    stacks = [(s.interpreter, s.loop, s.http, s.chosen) for s in ladder_stacks(variant_names())]
+    baseline, pypy = get_variant("baseline"), get_variant("pypy")
+    assert stacks == [
+        ("cpython", baseline.loop, baseline.http, True),
+        ("pypy", pypy.loop, pypy.http, True),
+        ("pypy", "asyncio", "h11", False),
+    ]
+    assert [s.interpreter for s in ladder_stacks(["cython"])] == ["cpython"]
+
+
+def test_a_stacks_rungs_go_from_the_bare_server_to_the_offloaded_contract():
+    from benchmarks.ladder import Stack, ladder_rungs
+
+    rungs = ladder_rungs(Stack("pypy", "asyncio", "h11", chosen=False), variant_names())
+    assert [rung.key for rung in rungs] == [
+        "asgi", "starlette", "fastapi", "variant:pypy", "variant:pypy-cython", "offloaded:pypy",
+    ]  # fmt: skip
+    # Every rung is served the same way: the stack's loop and parser, PyPy's GC settings.
+    assert {(r.server.interpreter, r.server.loop, r.server.http) for r in rungs} == {
+        ("pypy", "asyncio", "h11")
+    }
+    assert all(r.server.environment[: len(PYPY_GC_SETTINGS)] == PYPY_GC_SETTINGS for r in rungs)
+    assert rungs[0].server.app == "benchmarks.ladder_apps:bare_asgi"
+    assert rungs[3].server.app == get_variant("pypy").app
+    assert dict(rungs[-1].server.environment)["FIB_INLINE_SECONDS"] == "0"
+    assert "FIB_INLINE_SECONDS" not in dict(rungs[3].server.environment)

@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from matplotlib.container import BarContainer
 
-from benchmarks.plots import memory_figure, render_plots, warmup_figure
+from benchmarks.plots import cores_figure, ladder_figure, memory_figure, render_plots, warmup_figure
 from benchmarks.results import Json, load_results
 
 DATA = Path(__file__).resolve().parent / "data"
 GOLDEN_RESULTS = DATA / "results-golden.json"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-ALL_PLOTS = ["rps_vs_n.png", "latency.png", "warmup.png", "memory.png"]
+ALL_PLOTS = ["rps_vs_n.png", "latency.png", "warmup.png", "memory.png", "ladder.png", "cores.png"]
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def assert_png(path: Path) -> None:
     assert len(data) > 10_000, f"{path} is only {len(data)} bytes"
 
 
-def test_all_four_plots_are_written(results: Json, tmp_path: Path) -> None:
+def test_all_plots_are_written(results: Json, tmp_path: Path) -> None:
     written = render_plots(results, tmp_path)
     assert [path.name for path in written] == ALL_PLOTS
     for path in written:
@@ -44,16 +45,20 @@ def test_without_warm_up_data_the_warm_up_plot_is_skipped(results: Json, tmp_pat
     for entry in results["variants"].values():
         entry["warmup"] = None
     written = render_plots(results, tmp_path)
-    assert [path.name for path in written] == ["rps_vs_n.png", "latency.png", "memory.png"]
+    assert [path.name for path in written] == [
+        "rps_vs_n.png", "latency.png", "memory.png", "ladder.png", "cores.png",
+    ]  # fmt: skip
     assert not (tmp_path / "warmup.png").exists()
 
 
 def test_without_records_only_the_variants_own_data_is_plotted(
     results: Json, tmp_path: Path
 ) -> None:
-    # Warm-up and memory are stored per variant; requests/s and latency need records.
+    # Warm-up and memory are stored per variant, the ladder and cores in their own sections;
+    # requests/s and latency need records.
     results["records"] = []
-    assert [path.name for path in render_plots(results, tmp_path)] == ["warmup.png", "memory.png"]
+    written = [path.name for path in render_plots(results, tmp_path)]
+    assert written == ["warmup.png", "memory.png", "ladder.png", "cores.png"]
 
 
 def test_without_memory_figures_the_memory_plot_is_skipped(results: Json, tmp_path: Path) -> None:
@@ -100,3 +105,54 @@ def test_a_version_1_file_has_no_end_of_run_bars() -> None:
     heights = bar_heights(load_results(DATA / "results-golden-v1.json"))
     assert heights["USS, peak"] == [41.0, 126.0]
     assert heights["USS, end of run"] == heights["PSS, end of run"] == []
+
+
+def bars_of(ax) -> dict[str, list[float]]:
+    """Each bar series' label and its bars' lengths (widths of horizontal bars)."""
+    return {
+        container.get_label(): [
+            bar.get_width() if container.orientation == "horizontal" else bar.get_height()
+            for bar in container
+        ]
+        for container in ax.containers
+        if isinstance(container, BarContainer)  # not the error bars
+    }
+
+
+def test_the_ladder_has_a_group_per_stack_and_a_bar_per_rung(results: Json) -> None:
+    (ax,) = ladder_figure(results).axes
+    assert bars_of(ax) == {
+        "CPython 3.11.7 · uvloop + httptools": [10000, 6000, 4000, 3800, 2000],
+        "PyPy 7.3.11 (Python 3.9.16) · asyncio + httptools": [12000, 9000, 5000, 4500, 1500],
+        "PyPy 7.3.11 (Python 3.9.16) · asyncio + h11": [8000, 6000, 4000, 3000, 1000],
+    }
+    labels = [label.get_text() for label in ax.get_yticklabels()]
+    assert labels[:4] == ["bare ASGI app", "Starlette route", "FastAPI route, same response model",
+                          "CPython, pure Python"]  # fmt: skip
+    assert len(labels) == 15
+    # Each bar is labelled with its median and its share of the stack's FastAPI route.
+    texts = [text.get_text() for text in ax.texts]
+    assert "2,000 (50.0%)" in texts
+    assert "12,000 (240%) ⚠" in texts
+
+
+def test_a_stack_without_measured_rungs_is_left_out_of_the_ladder(results: Json) -> None:
+    h11 = results["ladder"]["stacks"][2]
+    h11["status"], h11["rungs"] = "failed", []
+    (ax,) = ladder_figure(results).axes
+    assert len(bars_of(ax)) == 2
+
+
+def test_the_cores_plot_shows_each_variant_by_workers(results: Json) -> None:
+    (ax,) = cores_figure(results).axes
+    # The failed variant's runs have no bars.
+    assert bars_of(ax) == {"1 worker": [12.5, 130.0], "2 workers": [24.0, 250.0]}
+    assert "1.95 cores" in [text.get_text() for text in ax.texts]
+
+
+def test_without_ladder_and_cores_their_plots_are_skipped(results: Json, tmp_path: Path) -> None:
+    del results["ladder"], results["cores"]
+    written = [path.name for path in render_plots(results, tmp_path)]
+    assert written == ["rps_vs_n.png", "latency.png", "warmup.png", "memory.png"]
+    assert ladder_figure(results) is None
+    assert cores_figure(results) is None

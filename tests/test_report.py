@@ -243,3 +243,96 @@ def test_an_unknown_version_is_refused(tmp_path: Path, v1: Json) -> None:
     path.write_text(json.dumps(v1))
     with pytest.raises(ResultsFormatError, match="format version 99, this code reads 1 and 2"):
         load_results(path)
+
+
+# The ladder and the whole-machine runs (made-up medians: see tests/data/README.md).
+
+
+def section(table: str, title: str) -> str:
+    return table.split(f"## {title}")[1].split("\n## ")[0]
+
+
+def ladder_of(table: str, stack: str) -> str:
+    """The lines of one stack's ladder, from its title to the next one."""
+    ladder = section(table, "Framework ceiling").split(f"### {stack}")[1]
+    return ladder.split("\n### ")[0].split("\n\n- ")[0]  # up to the next stack or the sentences
+
+
+CPYTHON = "CPython 3.11.7 · uvloop + httptools (the variants' stack)"
+PYPY_H11 = "PyPy 7.3.11 (Python 3.9.16) · asyncio + h11 (measured beside the chosen httptools)"
+
+
+def test_each_rung_shows_its_share_of_fastapis_floor_and_its_layers_cost(results: Json) -> None:
+    ladder = ladder_of(render_table(results), CPYTHON)
+    # 6,000 / 4,000 and 6,000 / 10,000; the variant builds on the floor, its offloaded rung on it.
+    assert (
+        "| Starlette route | 6,000 (5,940–6,060) | 150% | 0.600× bare ASGI app | 167 |  |" in ladder
+    )
+    assert (
+        "| CPython, pure Python | 3,800 (3,762–3,838) | 95.0% | 0.950× FastAPI's floor |" in ladder
+    )
+    offloaded = (
+        "| CPython, pure Python, every computation in a worker thread | 2,000 (1,980–2,020) "
+    )
+    assert offloaded + "| 50.0% | 0.526× CPython, pure Python | 500 |  |" in ladder
+    assert "| bare ASGI app | 10,000 (9,900–10,100) | 250% | — | 100 |  |" in ladder
+
+
+def test_a_rung_with_a_wide_spread_is_flagged(results: Json) -> None:
+    ladder = ladder_of(render_table(results), "PyPy 7.3.11 (Python 3.9.16) · asyncio + httptools")
+    assert "| 240% | — | 83.3 | ⚠ requests/s varied by 25% (CV) over repeats |" in ladder
+
+
+def test_the_ladder_says_what_the_thread_hand_off_and_the_parser_cost(results: Json) -> None:
+    ladder = section(render_table(results), "Framework ceiling")
+    assert (
+        "- CPython 3.11.7 · uvloop + httptools: handing every computation to a worker thread "
+        "costs 47.4% of n=0 throughput (CPython, pure Python: 3,800 → 2,000 requests/s)."
+    ) in ladder
+    assert "asyncio + httptools: handing every computation to a worker thread costs 66.7%" in ladder
+    assert (
+        "- PyPy 7.3.11 (Python 3.9.16), httptools against h11: PyPy, pure Python at n=0 serves "
+        "1.50× the requests/s (4,500 against 3,000); FastAPI's floor serves 1.25× the "
+        "requests/s (5,000 against 4,000)."
+    ) in ladder
+
+
+def test_a_failed_stack_shows_its_error(results: Json) -> None:
+    h11 = results["ladder"]["stacks"][2]
+    h11["status"], h11["error"], h11["rungs"] = "failed", "pypy asyncio+h11: port in use", []
+    table = render_table(results)
+    assert (
+        ladder_of(table, PYPY_H11).strip() == "Not measured (failed): pypy asyncio+h11: port in use"
+    )
+    assert "httptools against h11" not in table  # nothing to compare with
+
+
+def test_an_interrupted_stack_shows_only_its_measured_rungs(results: Json) -> None:
+    h11 = results["ladder"]["stacks"][2]
+    h11["status"], h11["error"] = "interrupted", "interrupted before it finished"
+    for rung in h11["rungs"][3:]:
+        rung["summary"] = None
+    ladder = ladder_of(render_table(results), PYPY_H11)
+    assert "| FastAPI route, same response model | 4,000 (3,960–4,040) | 100% |" in ladder
+    assert "PyPy, pure Python" not in ladder
+    assert ladder.endswith("\n\nNot measured (interrupted): interrupted before it finished")
+
+
+def test_the_whole_machine_shows_each_worker_counts_gain(results: Json) -> None:
+    cores = section(render_table(results), "Whole machine (workers and cores)")
+    assert cores.startswith("\n\nServer and wrk both on CPU 0,1: this machine has no other cores")
+    assert "| CPython, pure Python | 1 | 12.5 (12.4–12.6) | 1.00 | 1.00× |  |" in cores
+    assert "| CPython, pure Python | 2 | 24.0 (23.8–24.2) | 1.95 | 1.92× |  |" in cores
+    # 250 / 130; the failed variant's runs are listed with their error, not as rows.
+    assert "| PyPy, pure Python | 2 | 250 (248–253) | 1.90 | 1.92× |  |" in cores
+    assert "- CPython + Cython, 2 workers (failed): cython x2: the server never" in cores
+    assert "| CPython + Cython |" not in cores
+
+
+def test_a_file_without_ladder_or_cores_renders_neither(results: Json) -> None:
+    del results["ladder"], results["cores"]
+    table = render_table(results)
+    assert "## Framework ceiling" not in table
+    assert "## Whole machine" not in table
+    assert "## Variants" in table
+    assert "Framework ceiling" not in render_table(load_results(GOLDEN_V1))

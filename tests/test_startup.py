@@ -15,6 +15,7 @@ from settings import (
     cgroup_cpu_limit,
     read_budget_seconds,
     read_fib_max_n,
+    read_inline_seconds,
 )
 
 from benchmarks.servers import stop_process_group
@@ -62,6 +63,7 @@ ZEROS_93 = "0" * 5000 + "93"
 WORKERS = "WORKERS must be a whole number from 1 to 256"
 FIB_MAX_N = "FIB_MAX_N must be a whole number from 0 to 92"
 BUDGET = "FIB_BUDGET_SECONDS must be a number of seconds from 0.001 to 3600"
+INLINE = "FIB_INLINE_SECONDS must be a number of seconds from 0 to 1"
 HOST = "HOST must be an IP address or a host name this machine resolves"
 
 
@@ -83,6 +85,10 @@ HOST = "HOST must be an IP address or a host name this machine resolves"
         ({"FIB_BUDGET_SECONDS": "nan"}, f"{BUDGET}, got 'nan'"),
         ({"FIB_BUDGET_SECONDS": "1e3"}, f"{BUDGET}, got '1e3'"),
         ({"FIB_BUDGET_SECONDS": LONG}, f"{BUDGET}, got '{SHOWN_LONG}'"),
+        ({"FIB_INLINE_SECONDS": "2"}, f"{INLINE}, got '2'"),
+        ({"FIB_INLINE_SECONDS": "-0.001"}, f"{INLINE}, got '-0.001'"),
+        ({"FIB_INLINE_SECONDS": "1ms"}, f"{INLINE}, got '1ms'"),
+        ({"FIB_INLINE_SECONDS": LONG}, f"{INLINE}, got '{SHOWN_LONG}'"),
         ({"HOST": "not a host"}, f"{HOST}, got 'not a host'"),
         ({"HOST": "999.1.1.1"}, f"{HOST}, got '999.1.1.1'"),
         ({"HOST": "x" * 300}, f"{HOST}, got '{'x' * 40}...'"),
@@ -100,6 +106,14 @@ def test_bad_settings_refuse_to_start_with_one_line(env: dict, message: str):
 )
 def test_read_budget_seconds_accepts(environ: dict, expected: float):
     assert read_budget_seconds(environ) == expected
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [({}, 0.001), ({"FIB_INLINE_SECONDS": "0"}, 0.0), ({"FIB_INLINE_SECONDS": " 0.5 "}, 0.5)],
+)
+def test_read_inline_seconds_accepts(environ: dict, expected: float):
+    assert read_inline_seconds(environ) == expected
 
 
 @pytest.mark.parametrize(
