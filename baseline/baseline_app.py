@@ -70,6 +70,8 @@ def parse_n(raw: str, fib_max_n: int) -> int:
     """The path's n as an int in 0..fib_max_n: 422 if it is not an integer (ASCII digits with an
     optional sign), 400 if its value is out of range. The value decides, not the spelling: 0005
     and +5 are 5, -0 is 0, and a run of thousands of zeros before a digit is that digit."""
+    if raw.isascii() and raw.isdigit() and len(raw) <= 2 and int(raw) <= fib_max_n:
+        return int(raw)  # the common case, "0" to "92", without the general parser's work
     allowed = f"n must be an integer from 0 to {fib_max_n} (FIB_MAX_N)"
     if not is_whole_number(raw):
         raise HTTPException(422, f"{allowed}; got {shorten(raw)!r}, which is not an integer")

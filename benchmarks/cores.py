@@ -3,7 +3,9 @@ per-core comparison.
 
 The server may use every CPU the harness may (1 or 2 workers), and so may wrk: a machine with two
 cores has nowhere else to put the load generator, which the results say. The point is expensive
-(n=30 by default), so wrk's own share of the CPU is small. The question it answers: how much of the
+(n=30 by default), so wrk's own share of the CPU is small, and every request comes on a new
+connection, so two workers share the load as they would with many clients (see measure_one).
+The question it answers: how much of the
 second core does one process use? A worker of code that holds the GIL computes on one core at a
 time, however many threads it has; the Cython variants release the GIL around the computation, so
 one worker computes on every core (`compute_slots` in baseline_app.create_app).
@@ -12,6 +14,7 @@ one worker computes on every core (`compute_slots` in baseline_app.create_app).
 from __future__ import annotations
 
 import statistics
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from benchmarks.results import summarize_repeats
@@ -34,7 +37,8 @@ def measure_cores(run: Run) -> None:
         "connections": CORES_CONNECTIONS,
         "cpus": cpus,
         "note": f"server and wrk both on CPU {','.join(map(str, cpus))}: this machine has no "
-        "other cores for the load generator",
+        "other cores for the load generator; every request on a new connection (Connection: "
+        "close), so whichever worker is free accepts it",
         "runs": [],
     }
     for name in options.variants:
@@ -86,6 +90,11 @@ def measure_one(run: Run, name: str, workers: int, cpus: set[int], entry: dict) 
             base_seconds=options.duration_seconds,
             max_seconds=options.max_point_seconds,
         )
+        # A worker accepts all the connections that arrive while it is waiting (asyncio accepts
+        # up to 100 at a time), so wrk's 16 keep-alive connections, opened at once, sometimes all
+        # land on one of two workers and the other idles: a new connection per request spreads
+        # them the way many clients would.
+        plan = replace(plan, new_connection_per_request=True)
         entry["duration_seconds"] = plan.duration_seconds
         for index in range(options.repeats):
             run.progress.step(

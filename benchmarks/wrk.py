@@ -27,6 +27,7 @@ class WrkPlan:
     duration_seconds: int
     timeout_seconds: int
     threads: int = 1
+    new_connection_per_request: bool = False  # "Connection: close": every request is accepted anew
 
 
 def size_point(
@@ -58,6 +59,7 @@ def wrk_command(plan: WrkPlan) -> list[str]:
         f"--timeout={plan.timeout_seconds}s",
         f"--script={REPORT_SCRIPT}",
         "--latency",
+        *(["--header=Connection: close"] if plan.new_connection_per_request else []),
         plan.url,
     ]
 

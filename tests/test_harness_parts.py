@@ -304,3 +304,10 @@ def test_a_stacks_rungs_go_from_the_bare_server_to_the_offloaded_contract():
     assert rungs[3].server.app == get_variant("pypy").app
     assert dict(rungs[-1].server.environment)["FIB_INLINE_SECONDS"] == "0"
     assert "FIB_INLINE_SECONDS" not in dict(rungs[3].server.environment)
+
+
+def test_a_plan_can_ask_for_a_new_connection_per_request():
+    plan = WrkPlan("http://127.0.0.1:1/fib/30", 16, 3, 10, new_connection_per_request=True)
+    command = wrk_command(plan)
+    assert command[-2:] == ["--header=Connection: close", "http://127.0.0.1:1/fib/30"]
+    assert "--header=Connection: close" not in wrk_command(WrkPlan("http://x/", 16, 3, 10))
