@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from processes import ProcessError, run_group
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 
@@ -48,20 +48,13 @@ def run_locust(
     if not host.startswith(("http://127.", "http://localhost")):
         raise LocustError(f"refusing to load {host}: load goes to the loopback interface only")
 
-    def pin() -> None:
-        if cpus:
-            os.sched_setaffinity(0, cpus)
-
     with tempfile.TemporaryDirectory(prefix="locust-") as folder:
         prefix = Path(folder) / "run"
-        completed = subprocess.run(
-            locust_command(host, users, seconds, prefix, processes),
-            capture_output=True,
-            text=True,
-            timeout=seconds + 60,
-            preexec_fn=pin if cpus else None,
-            start_new_session=True,
-        )
+        command = locust_command(host, users, seconds, prefix, processes)
+        try:
+            completed = run_group(command, timeout=seconds + 60, cpus=cpus)
+        except ProcessError as error:
+            raise LocustError(str(error)) from None
         stats = Path(f"{prefix}_stats.csv")
         if not stats.exists():
             tail = " | ".join(completed.stderr.strip().splitlines()[-3:])

@@ -312,6 +312,8 @@ def replace_section(readme_text: str, section: str) -> str:
 def render_readme(readme_text: str, results: Json) -> str:
     """The README with both generated blocks rendered from `results`."""
     text = replace_section(readme_text, render_results_section(results))
+    if SERVING_START not in text:  # a README without the design section's figures
+        return text
     return replace_block(text, SERVING_START, SERVING_END, serving_figures(results))
 
 

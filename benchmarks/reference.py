@@ -1,8 +1,9 @@
 """Where a run's outputs go. The committed reference (benchmarks/results/latest.json, latest.md,
 plots/ and the README's results section) changes only when a complete `make bench` finishes: every
-variant measured with the default settings and the micro-benchmark done. Every other run (a smoke
-run, a partial or interrupted one, one with other options or against servers it did not start)
-writes to a folder of its own under benchmarks/results/scratch/, which git ignores.
+variant measured with the default settings, the ladder and the whole-machine runs complete and the
+micro-benchmark done. Every other run (a smoke run, a partial or interrupted one, one with other
+options or against servers it did not start) writes to a folder of its own under
+benchmarks/results/scratch/, which git ignores.
 """
 
 from __future__ import annotations

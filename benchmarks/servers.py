@@ -7,27 +7,28 @@ worker it spawned. Stopping checks that nothing of the group is left.
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
+from processes import (
+    LOOPBACK,
+    ProcessError,
+    free_port,
+    group_members,
+    start_group,
+    stop_group,
+)
+from processes import wait_for_health as wait_for_group_health
 from variants import ROOT, Variant, server_command, server_environment
 
 SERVE_SCRIPT = ROOT / "serve.py"
-LOOPBACK = "127.0.0.1"
 
 
 class ServerError(RuntimeError):
@@ -38,7 +39,7 @@ class ServerError(RuntimeError):
 class RunningServer:
     variant: Variant
     port: int
-    process: subprocess.Popen
+    process: object  # subprocess.Popen, the leader of the server's process group
     log_path: Path
 
     @property
@@ -60,30 +61,11 @@ class RunningServer:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def free_port() -> int:
-    """A TCP port on the loopback interface that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((LOOPBACK, 0))
-        return probe.getsockname()[1]
-
-
 def _is_spawned_worker(process: psutil.Process) -> bool:
     try:
         return any("spawn_main" in part for part in process.cmdline())
     except psutil.Error:
         return False
-
-
-def group_members(pgid: int) -> list[psutil.Process]:
-    """Every live process in process group `pgid`."""
-    members = []
-    for process in psutil.process_iter():
-        try:
-            if os.getpgid(process.pid) == pgid and process.status() != psutil.STATUS_ZOMBIE:
-                members.append(process)
-        except (ProcessLookupError, psutil.Error):
-            continue
-    return members
 
 
 def start_server(
@@ -110,91 +92,35 @@ def start_server(
     else:
         command = [sys.executable, str(SERVE_SCRIPT), variant.name]
     log_fd, log_name = tempfile.mkstemp(prefix=f"{variant.name}-", suffix=".log")
-
-    def pin() -> None:
-        if cpus:
-            os.sched_setaffinity(0, cpus)
-
     with os.fdopen(log_fd, "w") as log:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=server_env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, which stop_server signals
-            preexec_fn=pin if cpus else None,
-        )
+        process = start_group(command, cpus=cpus, cwd=ROOT, env=server_env, stdout=log, stderr=log)
     return RunningServer(variant=variant, port=port, process=process, log_path=Path(log_name))
-
-
-def health(base_url: str) -> dict | None:
-    """The JSON of GET /health if it answers 200 now, else None."""
-    try:
-        with urllib.request.urlopen(f"{base_url}/health", timeout=2) as response:
-            if response.status == 200:
-                return json.loads(response.read())
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        pass
-    return None
 
 
 def wait_until_healthy(server: RunningServer, timeout: float = 60.0) -> dict:
     """Poll GET /health until it answers 200; return its JSON. ServerError if the server exits."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise ServerError(
-                f"{server.variant.name}: exited with code {server.process.returncode} before it "
-                f"was healthy:\n{server.log_tail()}"
-            )
-        body = health(server.base_url)
-        if body is not None:
-            return body
-        time.sleep(0.1)
-    raise ServerError(
-        f"{server.variant.name}: /health did not answer within {timeout:.0f} s:\n"
-        + server.log_tail()
-    )
+    try:
+        return wait_for_group_health(server.base_url, timeout, server.process)
+    except ProcessError as error:
+        raise ServerError(f"{server.variant.name}: {error}:\n{server.log_tail()}") from None
 
 
 def wait_for_health(base_url: str, timeout: float = 30.0) -> None:
     """Wait for a server we did not start (e.g. a compose stack) to answer GET /health."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if health(base_url) is not None:
-            return
-        time.sleep(0.2)
-    raise ServerError(f"no server answers GET {base_url}/health after {timeout:.0f} s")
-
-
-def stop_process_group(process: subprocess.Popen, grace: float = 5.0) -> list[int]:
-    """SIGTERM the group `process` leads, SIGKILL what is left after `grace` s; the pids of any
-    process of the group still alive after that (none, normally)."""
-    pgid = process.pid  # started with start_new_session: the leader's pid is the group's id
-    members = group_members(pgid)
-    _signal_group(pgid, signal.SIGTERM)
-    _, alive = psutil.wait_procs(members, timeout=grace)
-    if alive:
-        _signal_group(pgid, signal.SIGKILL)
-        psutil.wait_procs(alive, timeout=5)
-    with suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=5)
-    return [member.pid for member in group_members(pgid)]
+    try:
+        wait_for_group_health(base_url, timeout)
+    except ProcessError:
+        raise ServerError(
+            f"no server answers GET {base_url}/health after {timeout:.0f} s"
+        ) from None
 
 
 def stop_server(server: RunningServer, grace: float = 5.0) -> None:
     """Stop the server's whole process group and check that nothing of it is left."""
-    left = stop_process_group(server.process, grace)
+    left = stop_group(server.process, grace)
     if left:
         raise ServerError(f"{server.variant.name}: processes left behind: {left}")
     server.log_path.unlink(missing_ok=True)
-
-
-def _signal_group(pgid: int, signum: int) -> None:
-    with suppress(ProcessLookupError):
-        os.killpg(pgid, signum)
 
 
 @contextmanager

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from processes import ProcessError, run_group
 
 REPORT_SCRIPT = Path(__file__).resolve().parent / "wrk" / "report.lua"
 JSON_PREFIX = "WRK_JSON "
@@ -83,18 +84,11 @@ def run_wrk(plan: WrkPlan, cpus: set[int] | None = None) -> dict:
     if not plan.url.startswith(("http://127.", "http://localhost")):
         raise WrkError(f"refusing to load {plan.url}: load goes to the loopback interface only")
 
-    def pin() -> None:
-        if cpus:
-            os.sched_setaffinity(0, cpus)
-
-    completed = subprocess.run(
-        wrk_command(plan),
-        capture_output=True,
-        text=True,
-        timeout=plan.duration_seconds + plan.timeout_seconds + 30,
-        preexec_fn=pin if cpus else None,
-        start_new_session=True,
-    )
+    timeout = plan.duration_seconds + plan.timeout_seconds + 30
+    try:
+        completed = run_group(wrk_command(plan), timeout=timeout, cpus=cpus)
+    except ProcessError as error:
+        raise WrkError(str(error)) from None
     return parse_wrk_output(completed.stdout, completed.stderr, completed.returncode)
 
 

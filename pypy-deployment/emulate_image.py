@@ -67,7 +67,7 @@ from docker_check import (
 )
 
 sys.path.insert(0, str(ROOT))
-from benchmarks.servers import free_port, stop_process_group
+from processes import free_port, stop_group
 from variants import get_variant
 
 # Container paths the Dockerfiles use, played by folders under each stage's root.
@@ -392,11 +392,11 @@ def process_group(argv: list[str], log_path: Path, **popen) -> Iterator[subproce
     try:
         yield process
     finally:
-        stop_group(process)
+        stop_and_check(process)
 
 
-def stop_group(process: subprocess.Popen) -> None:
-    left = stop_process_group(process, grace=15.0)
+def stop_and_check(process: subprocess.Popen) -> None:
+    left = stop_group(process, grace=15.0)
     if left:
         raise EmulationError(f"process group {process.pid} left processes behind: {left}")
 

@@ -18,7 +18,7 @@ from settings import (
     read_inline_seconds,
 )
 
-from benchmarks.servers import stop_process_group
+from processes import stop_group
 from variants import ROOT, VARIANTS, get_variant, server_command, server_environment
 
 SERVE = [sys.executable, str(ROOT / "serve.py")]
@@ -38,7 +38,7 @@ def run_serve(variant: str, **env: str) -> subprocess.CompletedProcess:
     try:
         stdout, stderr = process.communicate(timeout=30)
     except subprocess.TimeoutExpired:
-        stop_process_group(process)
+        stop_group(process)
         raise AssertionError(f"serve.py {variant} with {env} started a server") from None
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
