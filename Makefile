@@ -52,9 +52,10 @@ $(PYPY_VENV)/.installed: $(PYPY_BUILD_REQUIREMENTS) $(PYPY_REQUIREMENTS) | syste
 	$(PYPY_PYTHON) $(PIP_INSTALL) --no-build-isolation $(addprefix -r ,$(PYPY_REQUIREMENTS))
 	@touch $@
 
-# One .pth file puts the repository and the app folders on each environment's import path, so
-# `import baseline_app`, `import benchmarks` and `import variants` work from any directory.
-IMPORT_PATHS := $(CURDIR)\n$(CURDIR)/baseline\n$(CURDIR)/cython-optimized\n
+# One .pth file puts the repository and its module folders on each environment's import path, so
+# `import baseline_app`, `import benchmarks`, `import variants` and `import docker_check` work from
+# any directory, with no sys.path or PYTHONPATH edits (hyphenated folders are not packages).
+IMPORT_PATHS := $(CURDIR)\n$(CURDIR)/baseline\n$(CURDIR)/cython-optimized\n$(CURDIR)/pypy-deployment\n
 .venv/%/.import-paths: .venv/%/.installed Makefile
 	.venv/$*/bin/python -c 'import pathlib, sysconfig; \
 		pathlib.Path(sysconfig.get_paths()["purelib"], "fastapi_hot_paths.pth").write_text("$(IMPORT_PATHS)")'

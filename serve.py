@@ -13,10 +13,7 @@ import shutil
 import sys
 from collections.abc import Mapping
 
-from variants import APP_DIRS, Variant, get_variant, server_command, server_environment
-
-sys.path.insert(0, str(APP_DIRS[0]))
-from settings import (
+from fib_settings import (
     SettingsError,
     available_cores,
     parse_int_setting,
@@ -25,6 +22,8 @@ from settings import (
     read_host,
     read_inline_seconds,
 )
+
+from variants import Variant, get_variant, server_command, server_environment
 
 
 def build_command(variant: Variant, environ: Mapping[str, str]) -> list[str]:

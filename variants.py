@@ -4,7 +4,6 @@ this table, so adding a variant is one entry here and one `run-NAME` line in the
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,9 +14,6 @@ INTERPRETERS: dict[str, Path] = {
     "cpython": ROOT / ".venv" / "cpython" / "bin" / "python",
     "pypy": ROOT / ".venv" / "pypy" / "bin" / "python",
 }
-
-# Folders the apps import from: cython_app imports baseline_app's create_app.
-APP_DIRS: tuple[Path, ...] = (ROOT / "baseline", ROOT / "cython-optimized")
 
 
 # PyPy's GC sizes its nursery from the CPU's cache unless told, so the same app stayed small on one
@@ -123,12 +119,7 @@ def server_command(variant: Variant, host: str, port: int, workers: int) -> list
     ]
 
 
-def server_environment(base: dict[str, str], variant: Variant | None = None) -> dict[str, str]:
-    """`base` with the app folders on PYTHONPATH (hyphenated folders are not packages) and the
-    variant's own environment under whatever `base` already sets."""
-    env = {**dict(variant.environment), **base} if variant else dict(base)
-    paths = [str(path) for path in APP_DIRS]
-    if env.get("PYTHONPATH"):
-        paths.append(env["PYTHONPATH"])
-    env["PYTHONPATH"] = os.pathsep.join(paths)
-    return env
+def server_environment(base: dict[str, str], variant: Variant) -> dict[str, str]:
+    """`base` with the variant's own environment under whatever `base` already sets (the apps
+    import through the .pth file `make setup` puts in each environment, not PYTHONPATH)."""
+    return {**dict(variant.environment), **base}

@@ -15,8 +15,7 @@ import anyio
 import anyio.to_thread
 from fastapi import FastAPI, HTTPException, Path
 from fib_cost import CostModel
-from pydantic import BaseModel
-from settings import (
+from fib_settings import (
     available_cores,
     is_whole_number,
     parse_whole_number,
@@ -25,6 +24,7 @@ from settings import (
     read_inline_seconds,
     shorten,
 )
+from pydantic import BaseModel
 
 FibFunction = Callable[[int], int]
 

@@ -12,28 +12,15 @@ from pathlib import Path
 
 import psutil
 
-from variants import INTERPRETERS, ROOT, server_environment
+from variants import INTERPRETERS, ROOT
 
 PACKAGES = (
     "fastapi", "starlette", "pydantic", "pydantic-core", "uvicorn", "anyio", "h11", "uvloop",
     "httptools", "Cython",
 )  # fmt: skip
 
+
 # Run under each interpreter: its runtime string (the app's own) and its package versions.
-_PROBE = """
-import json, sys
-from importlib.metadata import PackageNotFoundError, version
-from baseline_app import runtime_description
-packages = {}
-for name in sys.argv[1:]:
-    try:
-        packages[name] = version(name)
-    except PackageNotFoundError:
-        pass
-print(json.dumps({"runtime": runtime_description(), "packages": packages}))
-"""
-
-
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -70,10 +57,9 @@ def interpreter_info(name: str) -> dict:
     if not path.exists():
         return {"error": f"{path} is missing (run `make setup`)"}
     completed = subprocess.run(
-        [str(path), "-c", _PROBE, *PACKAGES],
+        [str(path), "-m", "benchmarks.interpreter_probe", *PACKAGES],
         capture_output=True,
         text=True,
-        env=server_environment(dict(os.environ)),
         timeout=60,
     )
     if completed.returncode != 0:

@@ -31,12 +31,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
 import shutil
-import signal
 import statistics
-import subprocess
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -46,7 +43,8 @@ from typing import Any
 
 import pyperf
 
-from variants import INTERPRETERS, ROOT, server_environment
+from processes import ProcessError, run_group
+from variants import INTERPRETERS, ROOT
 
 Json = dict[str, Any]
 
@@ -146,33 +144,15 @@ def format_cpus(cpus: set[int]) -> str:
 
 def run_pinned(command: list[str], cpus: set[int] | None, timeout: float) -> str:
     """Run `command` from the repository root, on `cpus` if given; its stdout, or MicroError.
-
-    It gets a session of its own so a timeout can stop pyperf's workers along with it.
-    """
-
-    def pin() -> None:
-        os.sched_setaffinity(0, cpus)  # in the child, before exec: inherited by all it starts
-
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=server_environment(dict(os.environ)),  # puts baseline/ and cython-optimized/ on it
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        preexec_fn=pin if cpus else None,
-    )
+    It runs in a process group of its own, so a timeout stops pyperf's workers along with it."""
     try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        raise MicroError(f"no result within {timeout:.0f} s") from None
-    if process.returncode != 0:
-        reason = failure_reason(stderr + "\n" + stdout)
-        raise MicroError(f"exit status {process.returncode}: {reason}")
-    return stdout
+        completed = run_group(command, timeout=timeout, cpus=cpus, cwd=ROOT)
+    except ProcessError as error:
+        raise MicroError(str(error)) from None
+    if completed.returncode != 0:
+        reason = failure_reason(completed.stderr + "\n" + completed.stdout)
+        raise MicroError(f"exit status {completed.returncode}: {reason}")
+    return completed.stdout
 
 
 def failure_reason(output: str) -> str:

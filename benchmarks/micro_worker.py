@@ -1,7 +1,7 @@
 """One micro-benchmark: a pyperf Runner timing one implementation of fib_recursive(n).
 
 Run by benchmarks/micro.py under each interpreter (CPython 3.11 and PyPy 3.9, so Python 3.9
-syntax), with baseline/ and cython-optimized/ on PYTHONPATH:
+syntax; the apps' folders are on its import path through the .pth file `make setup` installs):
 
     python benchmarks/micro_worker.py --implementation python --fib-n 25 -o out.json
 
@@ -16,7 +16,7 @@ import argparse
 from typing import Callable
 
 import pyperf
-from settings import FIB_MAX_N_LIMIT
+from fib_settings import FIB_MAX_N_LIMIT
 
 IMPLEMENTATIONS = ("python", "cython")
 

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from settings import DEFAULT_FIB_MAX_N
+from fib_settings import DEFAULT_FIB_MAX_N
 
 from benchmarks import sampling
 from benchmarks.environment import collect_environment

@@ -1,4 +1,4 @@
-"""One wrk run → one dict, read from the JSON that wrk/report.lua prints in wrk's done() hook."""
+"""One wrk run → one dict, read from the JSON that wrk_report.lua prints in wrk's done() hook."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from processes import ProcessError, run_group
 
-REPORT_SCRIPT = Path(__file__).resolve().parent / "wrk" / "report.lua"
+REPORT_SCRIPT = Path(__file__).resolve().parent / "wrk_report.lua"
 JSON_PREFIX = "WRK_JSON "
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from settings import DEFAULT_FIB_MAX_N
+from fib_settings import DEFAULT_FIB_MAX_N
 
 from benchmarks.verify import fib_exact
 

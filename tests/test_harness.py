@@ -19,7 +19,7 @@ import pytest
 
 from benchmarks.servers import free_port, wait_for_health
 from benchmarks.verify import verify
-from variants import ROOT, get_variant, server_environment
+from variants import ROOT, get_variant
 
 HARNESS = [sys.executable, "-m", "benchmarks", "run", "--free-ports", "--allow-busy", "--quiet"]
 TINY = [
@@ -166,7 +166,7 @@ def wrong_server() -> Iterator[int]:
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "tests.wrong_app:app", "--port", str(port)],
         cwd=ROOT,
-        env=server_environment(dict(os.environ)),
+        env=dict(os.environ),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

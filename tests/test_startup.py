@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from settings import (
+from fib_settings import (
     FIB_MAX_N_LIMIT,
     SettingsError,
     available_cores,
@@ -19,7 +19,7 @@ from settings import (
 )
 
 from processes import stop_group
-from variants import ROOT, VARIANTS, get_variant, server_command, server_environment
+from variants import ROOT, VARIANTS, get_variant, server_command
 
 SERVE = [sys.executable, str(ROOT / "serve.py")]
 
@@ -151,7 +151,7 @@ def test_uvicorn_started_directly_with_a_bad_cap_fails_with_the_same_message(var
     command = server_command(get_variant(variant), "127.0.0.1", 1, 1)
     result = subprocess.run(
         command,
-        env=server_environment({**os.environ, "FIB_MAX_N": "100"}),
+        env={**os.environ, "FIB_MAX_N": "100"},
         capture_output=True,
         text=True,
         timeout=60,
