@@ -7,23 +7,10 @@ import signal
 import sys
 from pathlib import Path
 
+from benchmarks.planning import QUICK, BenchmarkError, Options
 from benchmarks.progress import RunProgress
 from benchmarks.reference import incomplete_reasons, promote, scratch_reasons
 from benchmarks.results import RESULTS_DIR, ResultsFormatError, load_results, write_atomically
-
-QUICK = {  # make bench-quick: every output, in about two minutes
-    "n_values": [0, 20],
-    "connections": [16],
-    "repeats": 1,
-    "duration_seconds": 2.0,
-    "max_point_seconds": 6.0,
-    "warmup_max_seconds": {"cpython": 2, "pypy": 8},
-    "locust_seconds": 4.0,
-    "ladder_seconds": 1,
-    "ladder_repeats": 1,
-    "cores_workers": [2],
-    "micro_fast": True,
-}
 
 
 def _ints(text: str) -> list[int]:
@@ -144,9 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def options_from(arguments: argparse.Namespace):
-    from benchmarks.runner import Options
-
+def options_from(arguments: argparse.Namespace) -> Options:
+    """The run's Options: the defaults, the --quick preset over them, then the options given."""
     options = Options()
     if arguments.quick:
         for key, value in QUICK.items():
@@ -171,7 +157,7 @@ def options_from(arguments: argparse.Namespace):
 
 
 def command_run(arguments: argparse.Namespace) -> int:
-    from benchmarks.runner import BenchmarkError, Options, Run
+    from benchmarks.runner import Run
 
     options = options_from(arguments)
     progress = RunProgress(quiet=arguments.quiet)
@@ -211,7 +197,7 @@ def command_run(arguments: argparse.Namespace) -> int:
 
 def render_outputs(path: Path, output_dir: Path, plots: bool = True) -> str:
     """The run's own table and plots, beside its results file."""
-    from benchmarks.report import render_table
+    from benchmarks.table import render_table
 
     results = load_results(path)
     table = render_table(results)
@@ -224,7 +210,7 @@ def render_outputs(path: Path, output_dir: Path, plots: bool = True) -> str:
 
 
 def command_table(arguments: argparse.Namespace) -> int:
-    from benchmarks.report import render_table
+    from benchmarks.table import render_table
 
     table = render_table(load_results(arguments.results))
     if arguments.out:

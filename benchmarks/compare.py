@@ -13,13 +13,15 @@ from __future__ import annotations
 import math
 import statistics
 
-from benchmarks.report import (
+from benchmarks.formatting import (
     cell,
     commit,
     format_number,
     format_ratio,
+    join_sections,
     markdown_table,
     pinning_note,
+    recorded_display_name,
 )
 from benchmarks.results import Json
 
@@ -142,12 +144,9 @@ def only_in_one(old: Json, new: Json) -> tuple[list[Json], list[Json]]:
     )
 
 
-def display_name(variant: str, *files: Json) -> str:
-    for results in files:
-        entry = results.get("variants", {}).get(variant) or {}
-        if entry.get("display_name"):
-            return entry["display_name"]
-    return variant
+def display_name_in_either(new: Json, old: Json, variant: str) -> str:
+    """The variant's name in the new file, else in the old one (a variant may be in one only)."""
+    return recorded_display_name(new, variant) or recorded_display_name(old, variant) or variant
 
 
 def describe_load(row: Json) -> str:
@@ -183,7 +182,7 @@ def comparison_table(rows: list[Json], old: Json, new: Json) -> list[str]:
         headers,
         (
             [
-                display_name(row["variant"], new, old),
+                display_name_in_either(new, old, row["variant"]),
                 describe_load(row),
                 format_number(row["old_rps"]),
                 format_number(row["new_rps"]),
@@ -202,7 +201,7 @@ def unmatched_lines(name: str, keys: list[Json], old: Json, new: Json) -> list[s
         f"Only in {name}:",
         "",
         *(
-            f"- {cell(display_name(key['variant'], new, old))}: {describe_load(key)}"
+            f"- {cell(display_name_in_either(new, old, key['variant']))}: {describe_load(key)}"
             for key in keys
         ),
     ]
@@ -234,4 +233,4 @@ def render_comparison(old: Json, new: Json, old_name: str, new_name: str) -> str
         unmatched_lines(old_name, only_old, old, new),
         unmatched_lines(new_name, only_new, old, new),
     ]
-    return "\n\n".join("\n".join(section) for section in sections if section) + "\n"
+    return join_sections(sections)

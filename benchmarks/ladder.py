@@ -15,22 +15,25 @@ here, in every full run.
 
 from __future__ import annotations
 
-import time
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from benchmarks.records import ladder_section, ladder_stack_entry, recorded_outcome, rung_entry
+from benchmarks.results import Json, summarize_repeats
 from benchmarks.servers import start_server, stop_server, wait_until_healthy
+from benchmarks.target import HEALTH_TIMEOUT_SECONDS, Target, fib_limit
 from benchmarks.verify import check_fib
-from benchmarks.warmup import plateau_reached, warmup_record
+from benchmarks.warmup import warm_up
 from benchmarks.wrk import WrkPlan, run_wrk
 from variants import VARIANTS, Variant
 
 if TYPE_CHECKING:
-    from benchmarks.runner import Run, Target
+    from benchmarks.runner import Run
 
 LADDER_PATH = "/fib/0"
 LADDER_CONNECTIONS = 16
+WRK_TIMEOUT_SECONDS = 10
 FRAMEWORK_RUNGS = (  # key, label, uvicorn app
     ("asgi", "bare ASGI app", "benchmarks.ladder_apps:bare_asgi"),
     ("starlette", "Starlette route", "benchmarks.ladder_apps:starlette_app"),
@@ -94,109 +97,83 @@ def ladder_rungs(stack: Stack, variant_names: list[str]) -> list[Rung]:
 def measure_ladder(run: Run) -> None:
     """Every stack's ladder into run.results["ladder"], saved after each stack."""
     options = run.options
-    run.results["ladder"] = ladder = {
-        "path": LADDER_PATH,
-        "connections": LADDER_CONNECTIONS,
-        "duration_seconds": options.ladder_seconds,
-        "repeats": options.ladder_repeats,
-        "stacks": [],
-    }
+    run.results["ladder"] = ladder = ladder_section(
+        LADDER_PATH, LADDER_CONNECTIONS, options.ladder_seconds, options.ladder_repeats
+    )
     for stack in ladder_stacks(options.variants):
-        entry = {
-            "interpreter": stack.interpreter,
-            "loop": stack.loop,
-            "http": stack.http,
-            "chosen": stack.chosen,
-            "status": "pending",
-            "error": None,
-            "rungs": [],
-        }
+        entry = ladder_stack_entry(stack.interpreter, stack.loop, stack.http, stack.chosen)
         ladder["stacks"].append(entry)
-        try:
+        with recorded_outcome(entry, stack.name, run.save, run.progress.say, part="ladder"):
             measure_stack(run, stack, entry)
-            entry["status"] = "measured"
-        except KeyboardInterrupt:
-            entry["status"], entry["error"] = "interrupted", "interrupted before it finished"
-            run.save()
-            raise
-        except Exception as error:  # one stack failing must not lose the others
-            entry["status"], entry["error"] = "failed", f"{stack.name}: {error}"
-            run.progress.say(f"[red]ladder {stack.name} failed:[/red] {error}")
-        run.save()
 
 
-def measure_stack(run: Run, stack: Stack, entry: dict) -> None:
+def measure_stack(run: Run, stack: Stack, entry: Json) -> None:
     """Start every rung's server, check and warm each, then the interleaved repeats."""
-    from benchmarks.runner import Target
-
-    options = run.options
-    rungs = ladder_rungs(stack, options.variants)
+    rungs = ladder_rungs(stack, run.options.variants)
     with ExitStack() as cleanup:
-        targets = []
         run.progress.step(f"ladder {stack.name}: starting {len(rungs)} servers", 3)
-        for rung in rungs:
-            server = start_server(
-                rung.server,
-                workers=run.pinning["workers"],
-                env={"FIB_MAX_N": str(options.fib_max_n)},
-                cpus=run.server_cpus if run.pinning["pinned"] else None,
-                direct=True,
-            )
-            cleanup.callback(stop_server, server)
-            targets.append(Target(rung.server, server.base_url, server))
+        targets = [start_rung(run, rung, cleanup) for rung in rungs]
         for rung, target in zip(rungs, targets):
-            wait_until_healthy(target.server, timeout=90)
-            problem = check_fib(target.base_url, 0)
-            if problem:
-                raise RuntimeError(f"{rung.label} answers GET {LADDER_PATH} wrongly: {problem}")
-        records = [_rung_record(rung) for rung in rungs]
-        entry["rungs"] = records
+            check_rung(rung, target)
+        entry["rungs"] = records = [rung_entry_of(rung) for rung in rungs]
         for rung, target, record in zip(rungs, targets, records):
             record["warmup"] = warm_up_rung(run, stack, rung, target)
         run.save()
-        for index in range(options.ladder_repeats):
-            for rung, target, record in zip(rungs, targets, records):
-                run.progress.step(
-                    f"ladder {stack.name}: {rung.key} ({index + 1}/{options.ladder_repeats})",
-                    options.ladder_seconds + 0.5,
-                )
-                plan = WrkPlan(
-                    target.base_url + LADDER_PATH, LADDER_CONNECTIONS, options.ladder_seconds, 10
-                )
-                record["repeats"].append(
-                    run.sampled_run(target, lambda plan=plan: run_wrk(plan, run.load_cpus))
-                )
-        from benchmarks.results import summarize_repeats
-
+        measure_interleaved(run, stack, rungs, targets, records)
         for record in records:
             record["summary"] = summarize_repeats(record["repeats"], None)
 
 
-def _rung_record(rung: Rung) -> dict:
-    return {
-        "key": rung.key,
-        "label": rung.label,
-        "variant": rung.variant,
-        "app": rung.server.app,
-        "environment": dict(rung.server.environment),
-        "warmup": None,
-        "repeats": [],
-        "summary": None,
-    }
+def start_rung(run: Run, rung: Rung, cleanup: ExitStack) -> Target:
+    """The rung's server, started on the server's cores (not yet healthy: the rungs start
+    together) and stopped when `cleanup` closes."""
+    server = start_server(
+        rung.server,
+        workers=run.pinning["workers"],
+        env=fib_limit(run.options.fib_max_n),
+        cpus=run.server_cpus_if_pinned(),
+        direct=True,
+    )
+    cleanup.callback(stop_server, server)
+    return Target(rung.server, server.base_url, server)
 
 
-def warm_up_rung(run: Run, stack: Stack, rung: Rung, target: Target) -> dict:
-    """1-second wrk runs at n=0 until requests/s stops rising, or the interpreter's warm-up limit
-    (the variants' own)."""
+def check_rung(rung: Rung, target: Target) -> None:
+    """Healthy, and right at GET /fib/0: a rung that answers wrongly is not measured."""
+    wait_until_healthy(target.server, timeout=HEALTH_TIMEOUT_SECONDS)
+    problem = check_fib(target.base_url, 0)
+    if problem:
+        raise RuntimeError(f"{rung.label} answers GET {LADDER_PATH} wrongly: {problem}")
+
+
+def rung_entry_of(rung: Rung) -> Json:
+    return rung_entry(
+        rung.key, rung.label, rung.variant, rung.server.app, dict(rung.server.environment)
+    )
+
+
+def warm_up_rung(run: Run, stack: Stack, rung: Rung, target: Target) -> Json:
+    """The rung's warm-up at GET /fib/0, up to the interpreter's warm-up limit (the variants')."""
     limit = run.options.warmup_max_seconds[stack.interpreter]
     run.progress.step(f"ladder {stack.name}: warming up {rung.key}", limit * 0.6)
-    plan = WrkPlan(target.base_url + LADDER_PATH, LADDER_CONNECTIONS, 1, 10)
-    started = time.monotonic()
-    seconds: list[float] = []
-    curve: list[float] = []
-    while time.monotonic() - started < limit:
-        curve.append(run_wrk(plan, run.load_cpus)["requests_per_second"])
-        seconds.append(round(time.monotonic() - started, 2))
-        if plateau_reached(curve):
-            break
-    return warmup_record(0, LADDER_CONNECTIONS, seconds, curve)
+    url = target.base_url + LADDER_PATH
+    return warm_up(url, 0, LADDER_CONNECTIONS, limit, run.load_cpus)
+
+
+def measure_interleaved(
+    run: Run, stack: Stack, rungs: list[Rung], targets: list[Target], records: list[Json]
+) -> None:
+    """options.ladder_repeats rounds, each measuring every rung once, so slow drift in the machine
+    touches every rung alike."""
+    options = run.options
+    for index in range(options.ladder_repeats):
+        for rung, target, record in zip(rungs, targets, records):
+            run.progress.step(
+                f"ladder {stack.name}: {rung.key} ({index + 1}/{options.ladder_repeats})",
+                options.ladder_seconds + 0.5,
+            )
+            url = target.base_url + LADDER_PATH
+            plan = WrkPlan(url, LADDER_CONNECTIONS, options.ladder_seconds, WRK_TIMEOUT_SECONDS)
+            record["repeats"].append(
+                run.sampled_run(target, lambda plan=plan: run_wrk(plan, run.load_cpus))
+            )

@@ -12,15 +12,19 @@ import shutil
 from dataclasses import fields
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchmarks.results import RESULTS_DIR, Json, load_results, write_atomically
+
+if TYPE_CHECKING:
+    from benchmarks.planning import Options
 
 SCRATCH_DIR = RESULTS_DIR / "scratch"
 # Options that say where servers listen, not what is measured.
 NOT_MEASUREMENT = {"free_ports", "ports", "output_dir"}
 
 
-def scratch_reasons(options, defaults) -> list[str]:
+def scratch_reasons(options: Options, defaults: Options) -> list[str]:
     """Why a run with `options` cannot replace the reference ([] if it can): the options that
     differ from `make bench`'s defaults."""
     return [
@@ -60,11 +64,13 @@ def run_folder(output_dir: Path | None) -> Path:
     return SCRATCH_DIR / stamp
 
 
-def promote(results_path: Path, reference_dir: Path = RESULTS_DIR, readme: Path | None = None):
+def promote(
+    results_path: Path, reference_dir: Path = RESULTS_DIR, readme: Path | None = None
+) -> None:
     """Make a complete run the reference: its JSON, table, plots and the README's section."""
     from benchmarks.plots import render_plots
     from benchmarks.readme import README, update_readme
-    from benchmarks.report import render_table
+    from benchmarks.table import render_table
 
     results = load_results(results_path)
     missing = incomplete_reasons(results)

@@ -1,6 +1,7 @@
 """The versioned results file: its shape, the statistics over repeats, atomic writes, and the
 environment it records. Everything the harness measures goes through here; the table and the
-plots are rendered from the file alone.
+plots are rendered from the file alone. The entries below are built, and checked, by the typed
+constructors of benchmarks/records.py.
 
 Shape (format_version 2), all times in the unit their key names:
 

@@ -16,18 +16,24 @@ follows the health wait and the contract check). Two questions are asked of that
   never begins after the window the rule saw.
 
 A point's timestamp is the end of its 1-second run, so the plateau start is "warm by then", to
-the resolution of one run.
+the resolution of one run. `warm_up` runs that loop for the variants, the ladder's rungs and the
+whole-machine runs alike.
 """
 
 from __future__ import annotations
 
 import statistics
+import time
 from typing import Any
+
+from benchmarks.wrk import WrkPlan, run_wrk
 
 WINDOW = 3
 TOLERANCE = 0.03  # on the means of WINDOW points
 # Single one-second points are noisier than the means of three: √3 × 3% ≈ 5%.
 POINT_TOLERANCE = 0.05
+RUN_SECONDS = 1  # one point of the curve
+RUN_TIMEOUT_SECONDS = 10
 
 
 def plateau_reached(curve: list[float], window: int = WINDOW, tolerance: float = TOLERANCE) -> bool:
@@ -66,3 +72,28 @@ def warmup_record(
         "plateau_reached": plateau_reached(requests_per_second),
         "plateau_start_seconds": None if start is None else seconds[start],
     }
+
+
+def warm_up(
+    url: str,
+    n: int,
+    connections: int,
+    limit_seconds: float,
+    load_cpus: set[int],
+    started: float | None = None,
+) -> dict[str, Any]:
+    """1-second wrk runs at `url` (GET /fib/`n`) until requests/s stops rising or `limit_seconds`
+    have passed since `started` (time.monotonic(); default now); the warm-up record of the curve.
+
+    A point's seconds are rounded to 10 ms: a 1-second run says nothing finer about when the
+    server was warm."""
+    plan = WrkPlan(url, connections, RUN_SECONDS, RUN_TIMEOUT_SECONDS)
+    started = time.monotonic() if started is None else started
+    seconds: list[float] = []
+    curve: list[float] = []
+    while time.monotonic() - started < limit_seconds:
+        curve.append(run_wrk(plan, load_cpus)["requests_per_second"])
+        seconds.append(round(time.monotonic() - started, 2))  # when this 1-second run ended
+        if plateau_reached(curve):
+            break
+    return warmup_record(n, connections, seconds, curve)

@@ -240,8 +240,8 @@ def test_interrupting_a_run_keeps_results_and_leaves_no_process(tmp_path: Path):
 
 def test_only_make_bench_defaults_can_replace_the_reference():
     from benchmarks.__main__ import build_parser, options_from
+    from benchmarks.planning import Options
     from benchmarks.reference import scratch_reasons
-    from benchmarks.runner import Options
 
     def reasons(*argv: str) -> list[str]:
         return scratch_reasons(options_from(build_parser().parse_args(["run", *argv])), Options())
@@ -288,8 +288,8 @@ def test_a_smoke_run_leaves_the_reference_results_alone():
 def test_a_complete_run_is_promoted_to_the_reference(tmp_path: Path):
     from benchmarks.readme import START, render_results_section
     from benchmarks.reference import incomplete_reasons, promote
-    from benchmarks.report import render_table
     from benchmarks.results import RESULTS_DIR, load_results
+    from benchmarks.table import render_table
 
     complete = RESULTS_DIR / "latest.json"  # the committed reference is a complete run
     assert incomplete_reasons(load_results(complete)) == []

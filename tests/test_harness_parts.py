@@ -1,12 +1,18 @@
-"""The harness's pure parts: sizing, the warm-up's plateau, parsing wrk's and Locust's output, the
-statistics and flags of a record, and memory per worker (peak and end of run)."""
+"""The harness's pure parts: sizing, the warm-up's plateau and loop, parsing wrk's and Locust's
+output, the statistics and flags of a record, memory per worker (peak and end of run), the typed
+constructors of the results file's entries, and the planning of a run."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import fields
+
 import pytest
 
+from benchmarks import records, warmup
 from benchmarks.locust_run import parse_stats
-from benchmarks.results import summarize_repeats, variant_memory
+from benchmarks.planning import QUICK, Options, plan_ports
+from benchmarks.results import RESULTS_DIR, summarize_repeats, variant_memory
 from benchmarks.sampling import memory_figures
 from benchmarks.warmup import plateau_reached, plateau_start_index, warmup_record
 from benchmarks.wrk import (
@@ -311,3 +317,142 @@ def test_a_plan_can_ask_for_a_new_connection_per_request():
     command = wrk_command(plan)
     assert command[-2:] == ["--header=Connection: close", "http://127.0.0.1:1/fib/30"]
     assert "--header=Connection: close" not in wrk_command(WrkPlan("http://x/", 16, 3, 10))
+
+
+def test_the_warm_up_runs_until_the_plateau_and_stamps_each_point(monkeypatch):
+    # Flat from the third point: the rule fires at the eighth, the ninth is never run.
+    curve = iter([100.0, 400.0, 500.0, 505.0, 500.0, 510.0, 502.0, 508.0, 999.0])
+    plans = []
+
+    def fake_wrk(plan: WrkPlan, cpus: set[int]) -> dict:
+        plans.append(plan)
+        return {"requests_per_second": next(curve)}
+
+    monkeypatch.setattr(warmup, "run_wrk", fake_wrk)
+    record = warmup.warm_up("http://127.0.0.1:1/fib/20", 20, 16, 60.0, {0})
+    assert record["requests_per_second"] == [100, 400, 500, 505, 500, 510, 502, 508]
+    assert record["plateau_reached"] and (record["n"], record["connections"]) == (20, 16)
+    assert record["plateau_start_seconds"] == record["seconds"][2]
+    assert all(second == round(second, 2) for second in record["seconds"])
+    assert set(plans) == {WrkPlan("http://127.0.0.1:1/fib/20", 16, 1, 10)}
+
+
+def test_the_warm_up_stops_at_its_limit_without_a_plateau(monkeypatch):
+    monkeypatch.setattr(warmup, "run_wrk", lambda plan, cpus: {"requests_per_second": 1.0})
+    record = warmup.warm_up("http://127.0.0.1:1/fib/0", 0, 16, 0.0, {0})
+    assert record["requests_per_second"] == [] and record["plateau_start_seconds"] is None
+
+
+REFERENCE = json.loads((RESULTS_DIR / "latest.json").read_text())
+
+
+def entries_of_the_reference() -> dict[str, dict]:
+    """One entry of each kind, as the committed reference results hold them."""
+    ladder, cores = REFERENCE["ladder"], REFERENCE["cores"]
+    by_tool = {record["tool"]: record for record in REFERENCE["records"]}
+    return {
+        "variant": REFERENCE["variants"]["pypy"],
+        "wrk": by_tool["wrk"],
+        "locust": by_tool["locust"],
+        "ladder": ladder,
+        "stack": ladder["stacks"][0],
+        "rung": ladder["stacks"][0]["rungs"][0],
+        "cores": cores,
+        "cores run": cores["runs"][0],
+        "micro": REFERENCE["micro"],
+    }
+
+
+def test_the_constructors_write_the_keys_of_the_format_in_its_order():
+    stack = records.ladder_stack_entry("pypy", "asyncio", "h11", chosen=False)
+    built = {
+        "variant": records.variant_entry(get_variant("pypy")),
+        "wrk": records.wrk_record("pypy", 20, 16, 3, [repeat(1000)], [1.0]),
+        "locust": records.locust_record("pypy", 16, 10.0, [{**repeat(800), "errors": {}}]),
+        "ladder": records.ladder_section("/fib/0", 16, 2, 3),
+        "stack": stack,
+        "rung": records.rung_entry("asgi", "bare ASGI app", None, "m:app", {}),
+        "cores": records.cores_section(30, 16, [0, 1], "shared"),
+        "cores run": records.cores_run_entry("pypy", 2),
+        "micro": records.micro_section(25, [], "no compiler"),
+    }
+    reference = entries_of_the_reference()
+    assert {kind: list(entry) for kind, entry in built.items()} == {
+        kind: list(entry) for kind, entry in reference.items()
+    }
+    assert (built["wrk"]["scenario"], built["locust"]["scenario"]) == ("fib", "mixed")
+    assert built["locust"]["n"] is None
+    assert (stack["status"], stack["error"], stack["rungs"]) == ("pending", None, [])
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: records.wrk_record("jython", 20, 16, 3, [repeat(1)], None),  # no such variant
+        lambda: records.wrk_record("pypy", -1, 16, 3, [repeat(1)], None),
+        lambda: records.wrk_record("pypy", 20, 0, 3, [repeat(1)], None),
+        lambda: records.wrk_record("pypy", 20, 16, 3, [], None),
+        lambda: records.wrk_record("pypy", 20, 16, 3, (repeat(1),), None),  # not a list
+        lambda: records.locust_record("pypy", 16, 0, [repeat(1)]),
+        lambda: records.ladder_stack_entry("jython", "asyncio", "h11", chosen=True),
+        lambda: records.ladder_stack_entry("pypy", "asyncio", "h11", chosen="yes"),
+        lambda: records.rung_entry("django", "Django route", None, "m:app", {}),
+        lambda: records.rung_entry("fastapi", "FastAPI route", "pypy", "m:app", {}),
+        lambda: records.rung_entry("variant:pypy", "PyPy", None, "m:app", {}),
+        lambda: records.rung_entry("compiled:pypy", "PyPy", "pypy", "m:app", {}),
+        lambda: records.cores_run_entry("pypy", 0),
+        lambda: records.cores_section(30, 16, [], "no CPUs"),
+        lambda: records.set_status({}, "done"),
+        lambda: records.set_status({}, "failed"),  # a failure says why
+        lambda: records.set_status({}, "measured", "but it failed"),
+    ],
+)
+def test_the_constructors_refuse_what_the_format_does_not_allow(build):
+    with pytest.raises(records.RecordError):
+        build()
+
+
+class Log:
+    """What recorded_outcome saved and said."""
+
+    def __init__(self) -> None:
+        self.saves = 0
+        self.said: list[str] = []
+
+    def save(self) -> None:
+        self.saves += 1
+
+
+def test_a_measured_entry_is_marked_and_saved():
+    entry, log = records.cores_run_entry("pypy", 1), Log()
+    with records.recorded_outcome(entry, "pypy x1", log.save, log.said.append, part="cores"):
+        pass
+    assert (entry["status"], entry["error"], log.saves, log.said) == ("measured", None, 1, [])
+
+
+def test_a_failure_is_recorded_and_said_and_the_run_goes_on():
+    entry, log = records.cores_run_entry("pypy", 1), Log()
+    with records.recorded_outcome(entry, "pypy x1", log.save, log.said.append, part="cores"):
+        raise RuntimeError("no answer")
+    assert (entry["status"], entry["error"]) == ("failed", "pypy x1: no answer")
+    assert (log.saves, log.said) == (1, ["[red]cores pypy x1 failed:[/red] no answer"])
+
+
+def test_an_interruption_is_saved_and_goes_on():
+    entry, log = records.variant_entry(get_variant("pypy")), Log()
+    outcome = records.recorded_outcome(entry, "pypy", log.save, log.said.append)
+    with pytest.raises(KeyboardInterrupt), outcome:
+        raise KeyboardInterrupt
+    assert (entry["status"], entry["error"]) == ("interrupted", "interrupted before it finished")
+    assert log.saves == 1
+
+
+def test_the_quick_preset_sets_options_to_shorter_values():
+    defaults = Options()
+    assert set(QUICK) <= {field.name for field in fields(Options)}
+    assert all(getattr(defaults, key) != value for key, value in QUICK.items())
+
+
+def test_ports_are_the_overrides_else_each_variants_default():
+    options = Options(variants=["baseline", "pypy"], ports={"pypy": 9100})
+    assert plan_ports(options) == {"baseline": get_variant("baseline").default_port, "pypy": 9100}

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from matplotlib.container import BarContainer
 
-from benchmarks.plots import cores_figure, ladder_figure, memory_figure, render_plots, warmup_figure
+from benchmarks.plots import memory_figure, render_plots, warmup_figure
+from benchmarks.plots_ladder import cores_figure, ladder_figure
 from benchmarks.results import Json, load_results
 
 DATA = Path(__file__).resolve().parent / "data"

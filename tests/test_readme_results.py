@@ -45,7 +45,7 @@ def test_the_design_figures_state_the_hand_off_cost_from_the_ladder():
 
 
 def test_latest_table_is_rendered_from_latest_json():
-    from benchmarks.report import render_table
+    from benchmarks.table import render_table
 
     latest = RESULTS_DIR / "latest.json"
     if latest.exists():

@@ -1,4 +1,4 @@
-"""The Markdown report of the synthetic golden results file (tests/data, made-up numbers), and
+"""The Markdown table of the synthetic golden results file (tests/data, made-up numbers), and
 version-1 files read through their upgrade."""
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.report import format_number, render_table, write_table
+from benchmarks.formatting import format_number
 from benchmarks.results import FORMAT_VERSION, Json, ResultsFormatError, load_results, upgrade
+from benchmarks.table import render_table, write_table
 
 DATA = Path(__file__).resolve().parent / "data"
 GOLDEN_RESULTS = DATA / "results-golden.json"

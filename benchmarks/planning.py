@@ -1,0 +1,155 @@
+"""Before a run measures anything: its options (and the --quick preset), which CPUs the load
+generator and the server get, where each variant listens, whether this machine can give honest
+numbers, and a first estimate of how long it all takes (for the progress bar)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fib_settings import DEFAULT_FIB_MAX_N
+
+from benchmarks import sampling
+from benchmarks.ladder import ladder_rungs, ladder_stacks
+from processes import LOOPBACK, free_port
+from variants import VARIANTS, get_variant
+
+
+class BenchmarkError(RuntimeError):
+    """The run cannot start (busy cores, a taken port, a missing tool)."""
+
+
+@dataclass
+class Options:
+    variants: list[str] = field(default_factory=lambda: [v.name for v in VARIANTS])
+    n_values: list[int] = field(default_factory=lambda: [0, 10, 20, 25, 30])
+    connections: list[int] = field(default_factory=lambda: [16, 64])
+    repeats: int = 3
+    duration_seconds: float = 3.0
+    max_point_seconds: float = 20.0
+    warmup_n: int = 20
+    warmup_max_seconds: dict[str, float] = field(default_factory=lambda: {"cpython": 8, "pypy": 30})
+    locust_seconds: float = 10.0
+    locust_users: int = 16
+    locust_processes: int = 1
+    ladder: bool = True  # the framework's ceiling per stack (benchmarks/ladder.py)
+    ladder_seconds: int = 2
+    ladder_repeats: int = 3
+    cores: bool = True  # each variant on the whole machine (benchmarks/cores.py)
+    cores_n: int = 30
+    cores_workers: list[int] = field(default_factory=lambda: [1, 2])
+    micro: bool = True
+    micro_n: int = 25
+    micro_fast: bool = False
+    start_servers: bool = True
+    free_ports: bool = False
+    ports: dict[str, int] = field(default_factory=dict)  # overrides, e.g. a remapped compose stack
+    fib_max_n: int = DEFAULT_FIB_MAX_N
+    allow_busy: bool = False
+    output_dir: Path | None = None  # None: a new folder under benchmarks/results/scratch/
+
+
+QUICK: dict[str, Any] = {  # make bench-quick: every output, in about two minutes
+    "n_values": [0, 20],
+    "connections": [16],
+    "repeats": 1,
+    "duration_seconds": 2.0,
+    "max_point_seconds": 6.0,
+    "warmup_max_seconds": {"cpython": 2, "pypy": 8},
+    "locust_seconds": 4.0,
+    "ladder_seconds": 1,
+    "ladder_repeats": 1,
+    "cores_workers": [2],
+    "micro_fast": True,
+}
+
+
+def plan_pinning() -> dict:
+    """Load generator on the first CPU we may use, the server on the rest (one worker per core)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return {
+            "pinned": False,
+            "load_generator_cpus": cpus,
+            "server_cpus": cpus,
+            "workers": 1,
+            "note": "not pinned: only one CPU, so load generator and server share it",
+        }
+    load, server = cpus[:1], cpus[1:]
+    return {
+        "pinned": True,
+        "load_generator_cpus": load,
+        "server_cpus": server,
+        "workers": len(server),
+        "note": f"load generator (and harness) on CPU {load[0]}, server on CPU "
+        + ",".join(map(str, server)),
+    }
+
+
+def plan_ports(options: Options) -> dict[str, int]:
+    """Each variant's port: an override, else a free port (--free-ports) or its default."""
+    ports = {}
+    for name in options.variants:
+        default = free_port() if options.free_ports else get_variant(name).default_port
+        ports[name] = options.ports.get(name, default)
+    return ports
+
+
+def check_can_measure(options: Options, pinning: dict, ports: dict[str, int]) -> None:
+    """Refuse to measure on a machine that would falsify the numbers."""
+    if options.fib_max_n < max([*options.n_values, options.warmup_n, options.cores_n]):
+        raise BenchmarkError(f"--fib-max-n {options.fib_max_n} is below the largest n measured")
+    if options.start_servers:
+        taken = [f"{name} ({port})" for name, port in ports.items() if _port_in_use(port)]
+        if taken:
+            raise BenchmarkError(
+                "ports already in use: " + ", ".join(taken) + ". Stop what serves them (a "
+                "leftover server halves the next numbers), or measure it with --no-start."
+            )
+    if not options.allow_busy:
+        busy = sampling.busy_cpus(set(pinning["load_generator_cpus"] + pinning["server_cpus"]))
+        if busy:
+            shown = ", ".join(f"CPU {cpu} {percent:.0f}%" for cpu, percent in busy.items())
+            raise BenchmarkError(
+                f"other processes keep the cores busy ({shown}); busiest: "
+                + "; ".join(sampling.top_cpu_processes())
+                + ". Stop them, or pass --allow-busy to measure anyway."
+            )
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex((LOOPBACK, port)) == 0
+
+
+def estimate_seconds(options: Options) -> float:
+    """A first estimate of the run's length, for the progress bar (refined as points are sized)."""
+    points = len(options.n_values) * len(options.connections) * options.repeats
+    per_variant = 6 + points * (options.duration_seconds + 0.5) + options.locust_seconds + 3
+    warmups = sum(options.warmup_max_seconds[get_variant(v).interpreter] for v in options.variants)
+    micro = (25 if options.micro_fast else 90) if options.micro else 0
+    return (
+        per_variant * len(options.variants)
+        + warmups * 0.7
+        + (estimate_ladder_seconds(options) if options.ladder else 0)
+        + (estimate_cores_seconds(options) if options.cores else 0)
+        + micro
+    )
+
+
+def estimate_ladder_seconds(options: Options) -> float:
+    total = 0.0
+    for stack in ladder_stacks(options.variants):
+        rungs = len(ladder_rungs(stack, options.variants))
+        warmup = options.warmup_max_seconds[stack.interpreter] * 0.6
+        total += 3 + rungs * (warmup + options.ladder_repeats * (options.ladder_seconds + 0.5))
+    return total
+
+
+def estimate_cores_seconds(options: Options) -> float:
+    runs = [get_variant(name).interpreter for name in options.variants] * len(options.cores_workers)
+    measured = options.repeats * (options.duration_seconds + 0.5)
+    return sum(5 + options.warmup_max_seconds[i] * 0.7 + measured for i in runs)

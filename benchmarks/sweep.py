@@ -1,0 +1,143 @@
+"""One variant measured, once its server answers: the contract verified, a warm-up, the
+n × connections sweep with wrk (each point sized from the compute time the server reports), then
+the Locust scenario. Every record is added to the run, which saves the file, as soon as it is
+measured."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from functools import partial
+from typing import TYPE_CHECKING
+
+from benchmarks.locust_run import run_locust
+from benchmarks.records import locust_record, wrk_record
+from benchmarks.results import Json
+from benchmarks.target import Target
+from benchmarks.verify import failure_summary, fetch, verify
+from benchmarks.warmup import warm_up
+from benchmarks.wrk import WrkPlan, run_wrk, size_point
+
+if TYPE_CHECKING:
+    from benchmarks.runner import Run
+
+PROBES_PER_POINT = 3  # sequential requests that read the server-reported compute time
+FRAMEWORK_SECONDS = 0.0003  # a rough per-request cost of FastAPI itself, for sizing only
+WARMUP_CONNECTIONS = 16
+
+
+def measure_target(run: Run, target: Target, entry: Json) -> None:
+    """Everything the run measures of one variant, into its entry and the run's records."""
+    verify_contract(run, target, entry)
+    entry["warmup"] = warm_up_variant(run, target)
+    run.save()
+    for n in run.options.n_values:
+        compute_ms = probe_compute_times(target, n)
+        for connections in run.options.connections:
+            measure_point(run, target, n, connections, compute_ms)
+    measure_locust(run, target)
+
+
+def verify_contract(run: Run, target: Target, entry: Json) -> None:
+    """Check the answers before timing them (a wrong server is not measured), and record the
+    runtime the server reports."""
+    run.progress.step(f"{target.variant.name}: verifying the contract", 2)
+    entry["verification"] = verification = verify(target.base_url, run.options.fib_max_n)
+    run.save()
+    if not verification["passed"]:
+        raise RuntimeError(failure_summary(verification))
+    health = fetch(target.base_url, "/health").body
+    entry["runtime"], entry["implementation"] = health["runtime"], health["implementation"]
+
+
+def warm_up_variant(run: Run, target: Target) -> Json:
+    """A primer (one request at every n of the sweep), then the warm-up at options.warmup_n; the
+    curve's clock starts with the primer (benchmarks/warmup.py)."""
+    options = run.options
+    limit = options.warmup_max_seconds[target.variant.interpreter]
+    run.progress.step(f"{target.variant.name}: warming up (up to {limit:.0f} s)", limit * 0.7)
+    started = time.monotonic()
+    for n in sorted(set(options.n_values)):
+        fetch(target.base_url, f"/fib/{n}")
+    url = f"{target.base_url}/fib/{options.warmup_n}"
+    return warm_up(url, options.warmup_n, WARMUP_CONNECTIONS, limit, run.load_cpus, started)
+
+
+def probe_compute_times(target: Target, n: int) -> list[float]:
+    """The compute time (ms) the server reports for GET /fib/`n`, a few requests in a row."""
+    times = []
+    for _ in range(PROBES_PER_POINT):
+        body = fetch(target.base_url, f"/fib/{n}").body
+        times.append(body["compute_time_seconds"] * 1000)
+    return times
+
+
+def measure_point(
+    run: Run, target: Target, n: int, connections: int, compute_ms: list[float]
+) -> None:
+    """options.repeats fresh wrk runs at GET /fib/`n`, each as long as the point needs."""
+    options = run.options
+    capacity = len(run.server_cpus) / (statistics.median(compute_ms) / 1000 + FRAMEWORK_SECONDS)
+    plan = plan_point(run, f"{target.base_url}/fib/{n}", connections, capacity)
+    label = f"{target.variant.name}: wrk n={n} c={connections}"
+    repeats: list[Json] = []
+    planned = options.duration_seconds + 0.5  # what estimate_seconds assumed for each run
+    run_repeats(run, target, plan, label, run.load_cpus, repeats, planned)
+    name = target.variant.name
+    run.add_record(wrk_record(name, n, connections, plan.duration_seconds, repeats, compute_ms))
+
+
+def plan_point(run: Run, url: str, connections: int, expected_rps: float) -> WrkPlan:
+    """A wrk run long enough for the point's expected rate (benchmarks/wrk.py: size_point)."""
+    return size_point(
+        url,
+        connections,
+        expected_rps=expected_rps,
+        base_seconds=run.options.duration_seconds,
+        max_seconds=run.options.max_point_seconds,
+    )
+
+
+def run_repeats(
+    run: Run,
+    target: Target,
+    plan: WrkPlan,
+    label: str,
+    load_cpus: set[int],
+    into: list[Json],
+    planned: float | None = None,
+) -> None:
+    """options.repeats fresh wrk runs of `plan` from `load_cpus`, each sampled and added to `into`
+    as it ends (`planned`: the seconds the first estimate gave each run, if it differs)."""
+    repeats = run.options.repeats
+    for index in range(repeats):
+        run.progress.step(
+            f"{label} ({index + 1}/{repeats}, {plan.duration_seconds:.0f} s)",
+            plan.duration_seconds + 0.5,
+            planned=planned,
+        )
+        load = partial(run_wrk, plan, load_cpus)
+        into.append(run.sampled_run(target, load, load_cpus=len(load_cpus)))
+
+
+def measure_locust(run: Run, target: Target) -> None:
+    """The mixed scenario once (options.locust_seconds; 0 skips it)."""
+    options = run.options
+    if options.locust_seconds <= 0:
+        return
+    run.progress.step(
+        f"{target.variant.name}: locust mixed scenario ({options.locust_seconds:.0f} s)",
+        options.locust_seconds + 3,
+    )
+    repeat = run.sampled_run(
+        target,
+        lambda: run_locust(
+            target.base_url,
+            options.locust_users,
+            options.locust_seconds,
+            run.load_cpus,
+            options.locust_processes,
+        ),
+    )
+    users, seconds = options.locust_users, options.locust_seconds
+    run.add_record(locust_record(target.variant.name, users, seconds, [repeat]))
