@@ -22,7 +22,6 @@ from fib_settings import (
     read_host,
     read_inline_seconds,
 )
-
 from variants import Variant, get_variant, server_command, server_environment
 
 

@@ -14,6 +14,8 @@ from typing import Callable
 import anyio
 import anyio.to_thread
 from fastapi import FastAPI, HTTPException, Path
+from pydantic import BaseModel
+
 from fib_cost import CostModel
 from fib_settings import (
     available_cores,
@@ -24,7 +26,6 @@ from fib_settings import (
     read_inline_seconds,
     shorten,
 )
-from pydantic import BaseModel
 
 FibFunction = Callable[[int], int]
 

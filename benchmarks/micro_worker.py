@@ -16,6 +16,7 @@ import argparse
 from typing import Callable
 
 import pyperf
+
 from fib_settings import FIB_MAX_N_LIMIT
 
 IMPLEMENTATIONS = ("python", "cython")

@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fib_settings import DEFAULT_FIB_MAX_N
-
 from benchmarks import sampling
 from benchmarks.ladder import ladder_rungs, ladder_stacks
+from fib_settings import DEFAULT_FIB_MAX_N
 from processes import LOOPBACK, free_port
 from variants import VARIANTS, get_variant
 

@@ -24,7 +24,6 @@ from docker_files import (
 )
 from dockerfile_checks import PROBE_START_PERIOD_MIN, unmet
 from dockerignore import IgnoreRule, is_ignored
-
 from processes import run_group
 from variants import ROOT, VARIANTS, Variant
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
+from benchmarks.results import load_results
 from compose_checks import (
     RESULTS_FILE,
     build_context_problems,
@@ -45,8 +46,6 @@ from dockerfile_checks import (
 )
 from dockerignore import context_files, load_dockerignore
 from emulate_image import emulate_and_check
-
-from benchmarks.results import load_results
 from processes import ProcessError, run_group, start_group, stop_group
 from variants import VARIANTS
 

@@ -18,7 +18,6 @@ from docker_files import (
     pip_installs,
     requirement_lines,
 )
-
 from variants import ROOT, VARIANTS, Variant
 
 # The official PyPy image's full version tag (PyPy 7.3.23, Python 3.11, Debian 12), as listed in

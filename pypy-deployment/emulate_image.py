@@ -29,14 +29,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.verify import failure_summary, verify
 from compose_checks import SUPERVISOR_ALLOWANCE_MIB, service_memory_limit
 from docker_files import DOCKERFILES, load_compose
 from dockerfile_checks import BUILT_FROM_SOURCE, unmet
 from fib_settings import read_fib_max_n
-from replay_build import BuildReplay, EmulationError, StageState, as_user
-from server_processes import ServerProcesses, read_server_processes
-
-from benchmarks.verify import failure_summary, verify
 from processes import (
     LOOPBACK,
     ProcessError,
@@ -46,6 +43,8 @@ from processes import (
     stop_group,
     wait_for_health,
 )
+from replay_build import BuildReplay, EmulationError, StageState, as_user
+from server_processes import ServerProcesses, read_server_processes
 from variants import Variant, get_variant, variant_names
 
 RUN_WORKERS = 2

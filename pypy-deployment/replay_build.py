@@ -41,7 +41,6 @@ from docker_files import (
     substitute,
 )
 from dockerignore import IgnoreRule, is_ignored, load_dockerignore
-
 from processes import ProcessError, run_group
 from variants import ROOT
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fib_settings import DEFAULT_FIB_MAX_N
-
 from benchmarks.verify import fib_exact
+from fib_settings import DEFAULT_FIB_MAX_N
 
 DEFAULT_CAP = DEFAULT_FIB_MAX_N  # FIB_MAX_N when the environment does not set it
 fib_reference = fib_exact  # the exact Fibonacci numbers every variant must return

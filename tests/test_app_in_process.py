@@ -9,13 +9,13 @@ import urllib.parse
 from collections.abc import Iterator
 
 import pytest
-from baseline_app import create_app, runtime_description
 from fastapi.testclient import TestClient
-from fib_cost import CostModel, recursive_calls
-from fib_settings import available_cores
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from baseline_app import create_app, runtime_description
+from fib_cost import CostModel, recursive_calls
+from fib_settings import available_cores
 from tests.conftest import (
     app_module,
     expected_implementation,

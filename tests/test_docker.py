@@ -14,9 +14,11 @@ import importlib.util
 import shutil
 from pathlib import Path
 
-import docker_check
 import pytest
 import yaml
+
+import docker_check
+from benchmarks.results import load_results
 from compose_checks import (
     RESULTS_FILE,
     compose_config_problems,
@@ -51,8 +53,6 @@ from dockerfile_checks import (
 )
 from dockerignore import context_files, is_ignored, load_dockerignore, parse_dockerignore
 from emulate_image import emulate, emulation_problems
-
-from benchmarks.results import load_results
 from variants import ROOT, get_variant, variant_names
 
 STATIC_CHECKS = static_checks()

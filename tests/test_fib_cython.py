@@ -18,11 +18,11 @@ from typing import Callable
 
 import fib_cython
 import pytest
-from baseline_app import fib_recursive as fib_python
-from fib_settings import DEFAULT_FIB_MAX_N, FIB_MAX_N_LIMIT
 from hypothesis import given
 from hypothesis import strategies as st
 
+from baseline_app import fib_recursive as fib_python
+from fib_settings import DEFAULT_FIB_MAX_N, FIB_MAX_N_LIMIT
 from tests.contract import fib_reference
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+
 from fib_settings import (
     FIB_MAX_N_LIMIT,
     SettingsError,
@@ -17,7 +18,6 @@ from fib_settings import (
     read_fib_max_n,
     read_inline_seconds,
 )
-
 from processes import stop_group
 from variants import ROOT, VARIANTS, get_variant, server_command
 
