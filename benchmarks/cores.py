@@ -25,7 +25,7 @@ from benchmarks.wrk import WrkPlan
 from variants import get_variant
 
 if TYPE_CHECKING:
-    from benchmarks.runner import Run
+    from benchmarks.stage import Run
 
 CORES_CONNECTIONS = 16
 

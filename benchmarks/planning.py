@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import sampling
-from benchmarks.ladder import ladder_rungs, ladder_stacks
+from benchmarks.ladder_plan import ladder_rungs, ladder_stacks
 from fib_settings import DEFAULT_FIB_MAX_N
 from processes import LOOPBACK, free_port
 from variants import VARIANTS, get_variant

@@ -19,7 +19,7 @@ from benchmarks.warmup import warm_up
 from benchmarks.wrk import WrkPlan, run_wrk, size_point
 
 if TYPE_CHECKING:
-    from benchmarks.runner import Run
+    from benchmarks.stage import Run
 
 PROBES_PER_POINT = 3  # sequential requests that read the server-reported compute time
 FRAMEWORK_SECONDS = 0.0003  # a rough per-request cost of FastAPI itself, for sizing only

@@ -282,7 +282,7 @@ def test_a_variant_whose_memory_was_not_sampled_has_none():
 
 
 def test_the_ladder_measures_each_interpreters_stack_and_pypys_h11_beside_it():
-    from benchmarks.ladder import ladder_stacks
+    from benchmarks.ladder_plan import ladder_stacks
 
     stacks = [(s.interpreter, s.loop, s.http, s.chosen) for s in ladder_stacks(variant_names())]
     baseline, pypy = get_variant("baseline"), get_variant("pypy")
@@ -295,7 +295,7 @@ def test_the_ladder_measures_each_interpreters_stack_and_pypys_h11_beside_it():
 
 
 def test_a_stacks_rungs_go_from_the_bare_server_to_the_offloaded_contract():
-    from benchmarks.ladder import Stack, ladder_rungs
+    from benchmarks.ladder_plan import Stack, ladder_rungs
 
     rungs = ladder_rungs(Stack("pypy", "asyncio", "h11", chosen=False), variant_names())
     assert [rung.key for rung in rungs] == [
