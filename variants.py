@@ -18,7 +18,7 @@ INTERPRETERS: dict[str, Path] = {
 
 # PyPy's GC sizes its nursery from the CPU's cache unless told, so the same app stayed small on one
 # host and grew for minutes on another. A fixed 16 MB nursery kept a worker flat under load at
-# nearly the throughput of the largest nurseries (pypy-deployment/measure_gc.py measures it; the
+# nearly the throughput of the largest nurseries (benchmarks/pypy_gc.py measures it; the
 # benchmark's memory columns show peak and end of run); PYPY_GC_MAX bounds the heap as a last
 # resort (set too low, PyPy crashes instead of raising MemoryError, so it sits well above the peak).
 PYPY_GC_SETTINGS = (("PYPY_GC_NURSERY", "16MB"), ("PYPY_GC_MAX", "300MB"))

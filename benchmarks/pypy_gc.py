@@ -1,6 +1,7 @@
-"""Measures PyPy's garbage-collector settings under load; writes pypy-deployment/gc_results.json.
+"""Measures PyPy's garbage-collector settings under load; writes
+benchmarks/results/scratch/gc_results.json (git ignores it) unless told otherwise.
 
-    .venv/cpython/bin/python pypy-deployment/measure_gc.py [--variants pypy,pypy-cython]
+    .venv/cpython/bin/python -m benchmarks.pypy_gc [--variants pypy,pypy-cython]
         [--configs NAME,...] [--rounds N] [--output FILE]
 
 Why: PyPy's GC lets a worker's memory grow for minutes before its first major collection when its
@@ -48,7 +49,7 @@ from benchmarks.servers import (
 from benchmarks.wrk import WrkError, WrkPlan, run_wrk
 from variants import VARIANTS, get_variant
 
-OUTPUT = Path(__file__).resolve().parent / "gc_results.json"
+OUTPUT = Path(__file__).resolve().parent / "results" / "scratch" / "gc_results.json"
 MIB = 2**20
 SERVER_CPUS = {1}
 LOAD_CPUS = {0}
@@ -284,13 +285,14 @@ def main(argv: list[str]) -> int:
     if unknown:
         parser.error(f"unknown: {', '.join(unknown)}")
     results: dict = {
-        "command_line": " ".join(["pypy-deployment/measure_gc.py", *measuring_options(argv)]),
+        "command_line": " ".join(["-m benchmarks.pypy_gc", *measuring_options(argv)]),
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": machine(),
         "phases": [{"name": n, "path": p, "connections": c, "seconds": s} for n, p, c, s in PHASES],
         "configs": {name: CONFIGS[name] for name in configs},
         "records": [],
     }
+    arguments.output.parent.mkdir(parents=True, exist_ok=True)
     if arguments.append and arguments.output.exists():
         earlier = json.loads(arguments.output.read_text())
         results["command_line"] = f"{earlier['command_line']}; {results['command_line']}"
