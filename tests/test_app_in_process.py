@@ -117,11 +117,14 @@ def test_a_computation_over_the_budget_is_refused_before_it_starts(variant: Vari
         assert found.group(1) == "92"
         assert estimate > 1e6  # fib(92) is about 1.5e19 calls: years, on any implementation
         assert 10 <= fits < 92
-        # What the message says fits is served; one step more is refused.
+        # What the message says fits is served. Serving it may teach the model a lower cost (a
+        # JIT warms up), so the next refusal is judged against what the model says now.
         accepted = client.get(f"/fib/{fits}")
         assert accepted.status_code == 200
         assert accepted.json()["result"] == fib_reference(fits)
-        assert client.get(f"/fib/{fits + 2}").status_code == 400
+        fits_now = client.app.state.cost.largest_n_within(0.2, 92)
+        assert fits_now >= fits
+        assert client.get(f"/fib/{fits_now + 1}").status_code == 400
         assert client.get("/health").status_code == 200
 
 
