@@ -18,9 +18,10 @@ import urllib.request
 from collections.abc import Callable, Collection
 from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psutil
+if TYPE_CHECKING:
+    import psutil
 
 LOOPBACK = "127.0.0.1"
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -72,6 +73,8 @@ def run_group(
 
 def group_members(pgid: int) -> list[psutil.Process]:
     """Every live process in process group `pgid`."""
+    import psutil  # here, not at the top: the HTTP helpers below also serve PyPy, without psutil
+
     members = []
     for process in psutil.process_iter():
         try:
@@ -82,9 +85,21 @@ def group_members(pgid: int) -> list[psutil.Process]:
     return members
 
 
+def is_spawned_worker(process: psutil.Process) -> bool:
+    """A worker that uvicorn's supervisor spawned (multiprocessing's spawn_main in its command)."""
+    import psutil
+
+    try:
+        return any("spawn_main" in part for part in process.cmdline())
+    except psutil.Error:
+        return False
+
+
 def stop_group(process: subprocess.Popen, grace: float = 5.0) -> list[int]:
     """SIGTERM the group `process` leads, SIGKILL what is left after `grace` s; the pids of any
     member still alive after that (none, normally)."""
+    import psutil
+
     pgid = process.pid
     members = group_members(pgid)
     _signal_group(pgid, signal.SIGTERM if grace > 0 else signal.SIGKILL)
@@ -138,7 +153,9 @@ def healthy(base_url: str) -> Any | None:
     return answer.json() if answer.status == 200 else None
 
 
-def wait_for_health(base_url: str, timeout: float, process: subprocess.Popen | None = None) -> Any:
+def wait_for_health(
+    base_url: str, timeout: float = 30.0, process: subprocess.Popen | None = None
+) -> Any:
     """Poll GET /health until it answers 200 and return its JSON; ProcessError if `process`
     exits first or the time is up."""
     deadline = time.monotonic() + timeout

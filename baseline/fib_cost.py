@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 from typing import Callable
 
+from fib_settings import FIB_MAX_N_LIMIT
+
 CALIBRATION_N = 20  # 21,891 calls: long enough to time, short enough to run at every start-up
 CALIBRATION_RUNS = 5  # the fastest run counts (a JIT compiles during the first ones)
 
@@ -25,7 +27,7 @@ def count_recursive_calls(n: int) -> int:
 
 
 # Every request asks for an estimate (twice), so the counts up to the largest allowed n are a table.
-_CALLS = tuple(count_recursive_calls(n) for n in range(93))
+_CALLS = tuple(count_recursive_calls(n) for n in range(FIB_MAX_N_LIMIT + 1))
 
 
 def recursive_calls(n: int) -> int:

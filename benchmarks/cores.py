@@ -4,11 +4,11 @@ per-core comparison.
 The server may use every CPU the harness may (1 or 2 workers), and so may wrk: a machine with two
 cores has nowhere else to put the load generator, which the results say. The point is expensive
 (n=30 by default), so wrk's own share of the CPU is small, and every request comes on a new
-connection, so two workers share the load as they would with many clients (see measure_one).
-The question it answers: how much of the
-second core does one process use? A worker of code that holds the GIL computes on one core at a
-time, however many threads it has; the Cython variants release the GIL around the computation, so
-one worker computes on every core (`compute_slots` in baseline_app.create_app).
+connection, so two workers share the load as they would with many clients (see
+whole_machine_plan). The question it answers: how much of the second core does one process use?
+A worker of code that holds the GIL computes on one core at a time, however many threads it has;
+the Cython variants release the GIL around the computation, so one worker computes on every core
+(`compute_slots` in baseline_app.create_app).
 """
 
 from __future__ import annotations

@@ -14,12 +14,13 @@ from contextlib import contextmanager
 from numbers import Real
 from typing import Any
 
+from benchmarks.ladder_plan import FRAMEWORK_RUNGS
 from benchmarks.results import Json, summarize_repeats
 from variants import INTERPRETERS, Variant, variant_names
 
 STATUSES = ("pending", "measured", "failed", "interrupted")
 SCENARIO_OF_TOOL = {"wrk": "fib", "locust": "mixed"}
-FRAMEWORK_RUNG_KEYS = ("asgi", "starlette", "fastapi")
+FRAMEWORK_RUNG_KEYS = tuple(key for key, _, _ in FRAMEWORK_RUNGS)
 CONTRACT_RUNG_KINDS = ("variant", "offloaded")  # "variant:NAME", "offloaded:NAME"
 INTERRUPTED = "interrupted before it finished"
 

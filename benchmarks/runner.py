@@ -33,11 +33,10 @@ from benchmarks.progress import RunProgress
 from benchmarks.records import micro_section, recorded_outcome, variant_entry
 from benchmarks.reference import run_folder
 from benchmarks.results import Json, new_results, save_results, variant_memory
-from benchmarks.servers import wait_for_health
 from benchmarks.sweep import measure_target
 from benchmarks.target import Target, served_target
 from benchmarks.wrk import wrk_version
-from processes import LOOPBACK
+from processes import LOOPBACK, wait_for_health
 from variants import Variant, get_variant
 
 

@@ -8,6 +8,7 @@ worker it spawned. Stopping checks that nothing of the group is left.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -22,10 +23,11 @@ from processes import (
     ProcessError,
     free_port,
     group_members,
+    is_spawned_worker,
     start_group,
     stop_group,
+    wait_for_health,
 )
-from processes import wait_for_health as wait_for_group_health
 from variants import ROOT, Variant, server_command, server_environment
 
 SERVE_SCRIPT = ROOT / "serve.py"
@@ -39,7 +41,7 @@ class ServerError(RuntimeError):
 class RunningServer:
     variant: Variant
     port: int
-    process: object  # subprocess.Popen, the leader of the server's process group
+    process: subprocess.Popen  # the leader of the server's process group
     log_path: Path
 
     @property
@@ -53,19 +55,12 @@ class RunningServer:
     def workers(self) -> list[psutil.Process]:
         """The processes that serve requests: uvicorn's spawned workers, else the single process."""
         members = self.processes()
-        spawned = [p for p in members if _is_spawned_worker(p)]
+        spawned = [p for p in members if is_spawned_worker(p)]
         return spawned or [p for p in members if p.pid == self.process.pid]
 
     def log_tail(self, lines: int = 30) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
-
-
-def _is_spawned_worker(process: psutil.Process) -> bool:
-    try:
-        return any("spawn_main" in part for part in process.cmdline())
-    except psutil.Error:
-        return False
 
 
 def start_server(
@@ -100,19 +95,9 @@ def start_server(
 def wait_until_healthy(server: RunningServer, timeout: float = 60.0) -> dict:
     """Poll GET /health until it answers 200; return its JSON. ServerError if the server exits."""
     try:
-        return wait_for_group_health(server.base_url, timeout, server.process)
+        return wait_for_health(server.base_url, timeout, server.process)
     except ProcessError as error:
         raise ServerError(f"{server.variant.name}: {error}:\n{server.log_tail()}") from None
-
-
-def wait_for_health(base_url: str, timeout: float = 30.0) -> None:
-    """Wait for a server we did not start (e.g. a compose stack) to answer GET /health."""
-    try:
-        wait_for_group_health(base_url, timeout)
-    except ProcessError:
-        raise ServerError(
-            f"no server answers GET {base_url}/health after {timeout:.0f} s"
-        ) from None
 
 
 def stop_server(server: RunningServer, grace: float = 5.0) -> None:

@@ -4,9 +4,9 @@ a variant that answers wrongly is not measured, and its row says why."""
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
+
+from processes import http_get
 
 EXACT_N = (0, 1, 2, 10, 20, 30)
 FIB_FIELDS = {"n", "result", "compute_time_seconds", "runtime", "implementation"}
@@ -27,17 +27,13 @@ def fib_exact(n: int) -> int:
 
 
 def fetch(base_url: str, path: str, timeout: float = 60.0) -> Response:
-    request = urllib.request.Request(base_url + path)
+    """GET base_url + path (no proxy), its body as JSON where it is JSON, else as text."""
+    answer = http_get(base_url + path, timeout)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
-            status, headers, raw = answer.status, dict(answer.headers), answer.read()
-    except urllib.error.HTTPError as error:
-        status, headers, raw = error.code, dict(error.headers), error.read()
-    try:
-        body = json.loads(raw)
+        body = json.loads(answer.body)
     except ValueError:
-        body = raw.decode(errors="replace")
-    return Response(status, {k.lower(): v for k, v in headers.items()}, body)
+        body = answer.body.decode(errors="replace")
+    return Response(answer.status, answer.headers, body)
 
 
 def check_fib(base_url: str, n: int) -> str:

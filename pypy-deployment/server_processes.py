@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psutil
 
-from processes import group_members
+from processes import group_members, is_spawned_worker
 
 
 @dataclass
@@ -34,7 +34,7 @@ def read_server_processes(pgid: int, app_dir: str) -> ServerProcesses:
     `app_dir`."""
     leader = psutil.Process(pgid)
     members = group_members(pgid)
-    workers = [p for p in members if any("spawn_main" in part for part in p.cmdline())]
+    workers = [p for p in members if is_spawned_worker(p)]
     listening = {
         (connection.laddr.ip, connection.laddr.port)
         for process in members

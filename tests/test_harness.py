@@ -17,8 +17,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from benchmarks.servers import free_port, wait_for_health
 from benchmarks.verify import verify
+from processes import free_port, wait_for_health
 from variants import ROOT, get_variant
 
 HARNESS = [sys.executable, "-m", "benchmarks", "run", "--free-ports", "--allow-busy", "--quiet"]
