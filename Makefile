@@ -10,7 +10,7 @@ CPYTHON := $(CPYTHON_VENV)/bin/python
 PYPY_PYTHON := $(PYPY_VENV)/bin/python
 PIP_INSTALL := -m pip install --quiet --disable-pip-version-check
 CYTHON_DIR := cython-optimized
-CYTHON_SOURCES := $(CYTHON_DIR)/fib_cython.pyx $(CYTHON_DIR)/setup.py
+CYTHON_SOURCES := $(CYTHON_DIR)/fib_cython.pyx $(CYTHON_DIR)/setup.py $(CYTHON_DIR)/cython_build_flags.py
 # What also runs under PyPy; the HTTP suite starts the PyPy servers from the CPython run.
 PYPY_TESTS := tests/test_app_in_process.py tests/test_fib_cython.py
 
@@ -53,9 +53,10 @@ $(PYPY_VENV)/.installed: $(PYPY_BUILD_REQUIREMENTS) $(PYPY_REQUIREMENTS) | syste
 	@touch $@
 
 # One .pth file puts the repository and its module folders on each environment's import path, so
-# `import baseline_app`, `import benchmarks`, `import variants` and `import docker_check` work from
-# any directory, with no sys.path or PYTHONPATH edits (hyphenated folders are not packages).
-IMPORT_PATHS := $(CURDIR)\n$(CURDIR)/baseline\n$(CURDIR)/cython-optimized\n$(CURDIR)/pypy-deployment\n
+# `import baseline.baseline_app`, `import benchmarks`, `import variants`, `import cython_app` and
+# `import docker_check` work from any directory, with no sys.path or PYTHONPATH edits (hyphenated
+# folders cannot be packages). baseline/ is on it too, for the short `uvicorn baseline_app:app`.
+IMPORT_PATHS := $(CURDIR)\n$(CURDIR)/baseline\n$(CURDIR)/cython-optimized\n$(CURDIR)/pypy-deployment\n$(CURDIR)/case-study\n
 .venv/%/.import-paths: .venv/%/.installed Makefile
 	.venv/$*/bin/python -c 'import pathlib, sysconfig; \
 		pathlib.Path(sysconfig.get_paths()["purelib"], "fastapi_hot_paths.pth").write_text("$(IMPORT_PATHS)")'

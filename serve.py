@@ -13,7 +13,7 @@ import shutil
 import sys
 from collections.abc import Mapping
 
-from fib_settings import (
+from baseline.fib_settings import (
     SettingsError,
     available_cores,
     parse_int_setting,

@@ -16,8 +16,8 @@ import anyio.to_thread
 from fastapi import FastAPI, HTTPException, Path
 from pydantic import BaseModel
 
-from fib_cost import CostModel
-from fib_settings import (
+from baseline.fib_cost import CostModel
+from baseline.fib_settings import (
     available_cores,
     is_whole_number,
     parse_whole_number,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from fib_settings import FIB_MAX_N_LIMIT
+from baseline.fib_settings import FIB_MAX_N_LIMIT
 
 CALIBRATION_N = 20  # 21,891 calls: long enough to time, short enough to run at every start-up
 CALIBRATION_RUNS = 5  # the fastest run counts (a JIT compiles during the first ones)

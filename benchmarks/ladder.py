@@ -31,9 +31,9 @@ from benchmarks.records import ladder_section, ladder_stack_entry, recorded_outc
 from benchmarks.results import Json, summarize_repeats
 from benchmarks.servers import start_server, stop_server, wait_until_healthy
 from benchmarks.target import HEALTH_TIMEOUT_SECONDS, Target, fib_limit
-from benchmarks.verify import check_fib
 from benchmarks.warmup import warm_up
 from benchmarks.wrk import WrkPlan, run_wrk
+from contract_check import check_fib
 
 if TYPE_CHECKING:
     from benchmarks.stage import Run

@@ -8,7 +8,7 @@ import random
 
 from locust import FastHttpUser, constant, task
 
-from benchmarks.verify import fib_exact  # importable: `make setup` puts the repository on the path
+from contract_check import fib_exact  # importable: `make setup` puts the repository on the path
 
 SMALL_N = range(0, 11)
 LARGE_N = 25

@@ -4,7 +4,8 @@ Four combinations run through pyperf (benchmarks/micro_worker.py) under the inte
 the baseline's pure-Python function and the Cython build, each on CPython and on PyPy (where the
 Cython module goes through cpyext). A fifth row is the same recursion in plain C on int64_t
 (benchmarks/c/fib.c), compiled by gcc with the flags cython-optimized/setup.py adds to each
-interpreter's own (its COMPILE_FLAGS, read from that file; the row's name shows them). With the same
+interpreter's own (COMPILE_FLAGS from cython-optimized/cython_build_flags.py; the row's name shows
+them). With the same
 flags gcc compiles the C fib and the extension's _fib to the same instructions
 (tests/test_micro.py checks it), so the rows differ only in what calls that code: the C row is the
 floor the Cython rows approach, and the interpreted rows say how far above it each interpreter
@@ -29,7 +30,6 @@ warm-up values explicitly.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
@@ -43,6 +43,7 @@ from typing import Any
 
 import pyperf
 
+from cython_build_flags import COMPILE_FLAGS
 from processes import ProcessError, run_group
 from variants import INTERPRETERS, ROOT
 
@@ -50,7 +51,6 @@ Json = dict[str, Any]
 
 WORKER = ROOT / "benchmarks" / "micro_worker.py"
 C_SOURCE = ROOT / "benchmarks" / "c" / "fib.c"
-CYTHON_SETUP = ROOT / "cython-optimized" / "setup.py"
 JIT_WARMUPS = 3  # values PyPy skips per process; its JIT is warm after the first one here
 FAST_MIN_TIME = 0.05  # seconds per value; pyperf's default is 0.1
 C_REPEATS = 60  # as many values as pyperf's default run collects; each takes >= 10 ms
@@ -60,16 +60,7 @@ TIMEOUT_SECONDS = 300  # per command; a whole combination takes 10-20 s here
 _REASON_LINE = re.compile(r"^(ERROR: |[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt): )")
 
 
-def cython_compile_flags() -> list[str]:
-    """The optimisation flags cython-optimized/setup.py gives the extension (its COMPILE_FLAGS)."""
-    spec = importlib.util.spec_from_file_location("fib_cython_setup", CYTHON_SETUP)
-    assert spec is not None and spec.loader is not None, CYTHON_SETUP
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # defines COMPILE_FLAGS; setup() runs only as __main__
-    return list(module.COMPILE_FLAGS)
-
-
-C_FLAGS = cython_compile_flags()
+C_FLAGS = list(COMPILE_FLAGS)
 C_NAME = f"C (gcc {' '.join(C_FLAGS)})"
 
 

@@ -17,7 +17,7 @@ from typing import Callable
 
 import pyperf
 
-from fib_settings import FIB_MAX_N_LIMIT
+from baseline.fib_settings import FIB_MAX_N_LIMIT
 
 IMPLEMENTATIONS = ("python", "cython")
 
@@ -29,7 +29,7 @@ def load_fib(implementation: str) -> Callable[[int], int]:
     if implementation == "cython":
         from fib_cython import fib_recursive
     else:
-        from baseline_app import fib_recursive
+        from baseline.baseline_app import fib_recursive
     return fib_recursive
 
 

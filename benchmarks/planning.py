@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from baseline.fib_settings import DEFAULT_FIB_MAX_N
 from benchmarks import sampling
 from benchmarks.ladder_plan import ladder_rungs, ladder_stacks
-from fib_settings import DEFAULT_FIB_MAX_N
 from processes import LOOPBACK, free_port
 from variants import VARIANTS, get_variant
 

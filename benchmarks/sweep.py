@@ -14,9 +14,9 @@ from benchmarks.locust_run import run_locust
 from benchmarks.records import locust_record, wrk_record
 from benchmarks.results import Json
 from benchmarks.target import Target
-from benchmarks.verify import failure_summary, fetch, verify
 from benchmarks.warmup import warm_up
 from benchmarks.wrk import WrkPlan, run_wrk, size_point
+from contract_check import failure_summary, fetch, verify
 
 if TYPE_CHECKING:
     from benchmarks.stage import Run

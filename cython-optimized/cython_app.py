@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from baseline_app import create_app
+from baseline.baseline_app import create_app
 
 try:
     from fib_cython import fib_recursive

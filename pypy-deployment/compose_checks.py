@@ -11,6 +11,7 @@ container is also charged for.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -166,6 +167,12 @@ def service_problems(compose: dict, variant: Variant, image: ImageConfig) -> lis
             "the start period is too short for the warm-up",
         ),
     )
+
+
+def load_reference_results() -> dict:
+    """The committed results of the last full `make bench`, read as plain JSON: of its documented
+    format (benchmarks/results.py) only each variant's measured peak memory per worker is used."""
+    return json.loads(RESULTS_FILE.read_text())
 
 
 def memory_limit_problems(compose: dict, variant: Variant, results: dict) -> list[str]:

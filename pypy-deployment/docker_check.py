@@ -18,12 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from benchmarks.results import load_results
 from compose_checks import (
-    RESULTS_FILE,
     build_context_problems,
     compose_config_problems,
     ignore_rule_problems,
+    load_reference_results,
     memory_limit_problems,
     service_problems,
     services_problems,
@@ -66,7 +65,7 @@ def static_checks() -> list[Check]:
     """Every static check, bound to the file (and flavour) it checks."""
     context = set(context_files())
     compose = load_compose()
-    results = load_results(RESULTS_FILE)
+    results = load_reference_results()
     checks = [
         bind(".dockerignore", ignore_rule_problems, load_dockerignore()),
         bind("build context", build_context_problems, context),

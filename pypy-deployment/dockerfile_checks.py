@@ -114,11 +114,11 @@ def build_stage_problems(dockerfile: Dockerfile, interpreter: str) -> list[str]:
 
 
 def setup_flag_conditions() -> list[tuple[bool, str]]:
-    """The build stage runs cython-optimized/setup.py, which compiles with its COMPILE_FLAGS: an
+    """The build stage runs cython-optimized/setup.py, which compiles with COMPILE_FLAGS: an
     image runs on CPUs other than the one that built it, so -O3 and never -march/-mtune."""
-    from benchmarks.micro import cython_compile_flags
+    from cython_build_flags import COMPILE_FLAGS
 
-    flags = cython_compile_flags()
+    flags = COMPILE_FLAGS
     return [
         ("-O3" in flags, f"setup.py compiles without -O3: {flags}"),
         (not [f for f in flags if f.startswith(("-march", "-mtune"))], f"setup.py: {flags}"),

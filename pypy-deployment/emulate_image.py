@@ -8,12 +8,12 @@ replay_build.py replays the image's stages into folders under a temporary direct
 starts the server with the image's CMD (the same command line; HOST=127.0.0.1, PORT a free port and
 WORKERS=2, as `docker run -e` would give them) as the image's USER where it can, waits for /health,
 runs the image's own HEALTHCHECK command (which must fail before the server runs and pass once it
-answers), checks the contract with the benchmark harness's verification (benchmarks/verify.py) and
-records what the server's processes really are: their command line, listening address, workers,
-environment, the C extensions they loaded, their memory, where the image's python imports the app
-from, and the wheel tags of what the image's environment holds (which packages were built from
-source). It stops the whole process group and removes the folders: nothing is written inside the
-repository. `emulation_problems` says what the result must show.
+answers), checks the contract with the harness's own check (contract_check.py) and records what the
+server's processes really are: their command line, listening address, workers, environment, the C
+extensions they loaded, their memory, where the image's python imports the app from, and the wheel
+tags of what the image's environment holds (which packages were built from source). It stops the
+whole process group and removes the folders: nothing is written inside the repository.
+`emulation_problems` says what the result must show.
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.verify import failure_summary, verify
+from baseline.fib_settings import read_fib_max_n
 from compose_checks import SUPERVISOR_ALLOWANCE_MIB, service_memory_limit
+from contract_check import failure_summary, verify
 from docker_files import DOCKERFILES, load_compose
 from dockerfile_checks import BUILT_FROM_SOURCE, unmet
-from fib_settings import read_fib_max_n
 from processes import (
     LOOPBACK,
     ProcessError,
@@ -63,7 +63,7 @@ class EmulationResult:
     port: int
     workers: int  # WORKERS, as `docker run -e` gave it
     health: dict  # GET /health's answer: the runtime and implementation
-    verification: dict  # benchmarks.verify.verify's answer
+    verification: dict  # contract_check.verify's answer
     app_dir: str  # the staged /app
     import_origins: dict[str, str]  # module → the file the image's python imports it from
     processes: ServerProcesses
@@ -203,7 +203,7 @@ def run_probe(state: StageState, env: Mapping[str, str], user: dict) -> int:
 
 def import_origins(state: StageState, env: Mapping[str, str], user: dict, variant: Variant) -> dict:
     """{module: file} for the modules the server imports, as the image's python finds them."""
-    modules = ["variants", "fib_settings", variant.app.split(":")[0]]
+    modules = ["variants", "baseline.fib_settings", variant.app.split(":")[0]]
     command = ["python", "-c", IMPORT_PROBE, *modules]
     cwd = state.host(state.workdir)
     result = run_group(command, timeout=60, cwd=cwd, env=dict(env), **user)

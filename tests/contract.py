@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.verify import fib_exact
-from fib_settings import DEFAULT_FIB_MAX_N
+from baseline.fib_settings import DEFAULT_FIB_MAX_N
+from contract_check import fib_exact
 
 DEFAULT_CAP = DEFAULT_FIB_MAX_N  # FIB_MAX_N when the environment does not set it
 fib_reference = fib_exact  # the exact Fibonacci numbers every variant must return

@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from baseline_app import create_app, runtime_description
-from fib_cost import CostModel, recursive_calls
-from fib_settings import available_cores
+from baseline.baseline_app import create_app, runtime_description
+from baseline.fib_cost import CostModel, recursive_calls
+from baseline.fib_settings import available_cores
 from tests.conftest import (
     app_module,
     expected_implementation,

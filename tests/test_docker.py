@@ -18,11 +18,10 @@ import pytest
 import yaml
 
 import docker_check
-from benchmarks.results import load_results
 from compose_checks import (
-    RESULTS_FILE,
     compose_config_problems,
     ignore_rule_problems,
+    load_reference_results,
     memory_limit_problems,
     service_problems,
 )
@@ -177,7 +176,7 @@ def test_a_broken_compose_service_is_caught(setting: tuple[str, ...], value, che
     service[key] = value
     variant = get_variant("pypy")
     if check is memory_limit_problems:
-        problems = check(broken, variant, load_results(RESULTS_FILE))
+        problems = check(broken, variant, load_reference_results())
     else:
         problems = check(
             broken, variant, image_config(Dockerfile.load(DOCKERFILES["pypy"]), "pypy")
@@ -219,7 +218,7 @@ def test_compose_cli_rejects_a_broken_file(tmp_path: Path):
 def test_emulated_image_serves_the_contract(flavour: str):
     """The image's own steps, replayed with the local interpreter: venv, pinned install, the
     extension, the app files, the CMD as the image's USER, the HEALTHCHECK, then the contract
-    (benchmarks/verify.py), the processes, the packages and the memory (emulation_problems)."""
+    (contract_check.py), the processes, the packages and the memory (emulation_problems)."""
     variant = get_variant(flavour)
     result = emulate(flavour)
     assert emulation_problems(result, variant, load_compose()) == []

@@ -21,8 +21,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from baseline_app import fib_recursive as fib_python
-from fib_settings import DEFAULT_FIB_MAX_N, FIB_MAX_N_LIMIT
+from baseline.baseline_app import fib_recursive as fib_python
+from baseline.fib_settings import DEFAULT_FIB_MAX_N, FIB_MAX_N_LIMIT
 from tests.contract import fib_reference
 
 

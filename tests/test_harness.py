@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from benchmarks.verify import verify
+from contract_check import verify
 from processes import free_port, wait_for_health
 from variants import ROOT, get_variant
 

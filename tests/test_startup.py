@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from fib_settings import (
+from baseline.fib_settings import (
     FIB_MAX_N_LIMIT,
     SettingsError,
     available_cores,

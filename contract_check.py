@@ -1,5 +1,6 @@
-"""The contract, checked over HTTP before any load (as TechEmpower verifies before it measures):
-a variant that answers wrongly is not measured, and its row says why."""
+"""The endpoint contract, checked over HTTP against a running server. The harness runs it before
+any load (as TechEmpower verifies before it measures: a variant that answers wrongly is not
+measured, and its row says why), and the Docker proof runs it against each emulated image."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""The tutorial's app: the contract (baseline_app.py), its settings and its cost model."""
