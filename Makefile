@@ -12,27 +12,31 @@ PIP_INSTALL := -m pip install --quiet --disable-pip-version-check
 CYTHON_DIR := cython-optimized
 CYTHON_SOURCES := $(CYTHON_DIR)/fib_cython.pyx $(CYTHON_DIR)/setup.py $(CYTHON_DIR)/cython_build_flags.py
 # What also runs under PyPy; the HTTP suite starts the PyPy servers from the CPython run.
-PYPY_TESTS := tests/test_app_in_process.py tests/test_fib_cython.py
+PYPY_TESTS := tests/test_app_in_process.py tests/test_fib_cython.py tests/test_fraud_engine.py \
+	tests/test_scoring_in_process.py
 
 .PHONY: help setup system-packages run-baseline run-cython run-pypy run-pypy-cython \
-	bench bench-quick docker-check test test-cpython test-pypy lint clean
+	run-scoring run-scoring-cython run-scoring-cython-typed run-scoring-mypyc run-scoring-pypy \
+	run-scoring-pypy-lean build-scoring bench bench-quick docker-check test test-cpython \
+	test-pypy lint clean
 
 # Extra options for the harness, e.g. make bench BENCH_ARGS="--variants baseline,pypy --n 20,30"
 BENCH_ARGS ?=
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-26s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 SETUP_PARTS := system-packages $(CPYTHON_VENV)/.installed $(PYPY_VENV)/.installed \
 	$(CPYTHON_VENV)/.import-paths $(PYPY_VENV)/.import-paths \
-	$(CYTHON_DIR)/build/cpython.stamp $(CYTHON_DIR)/build/pypy.stamp
+	$(CYTHON_DIR)/build/cpython.stamp $(CYTHON_DIR)/build/pypy.stamp build-scoring
 
 setup: $(SETUP_PARTS) ## install everything: Debian packages, both environments, both builds
 
 system-packages: ## install missing Debian packages (pypy3 pypy3-venv pypy3-dev wrk ...) as root
 	@PYTHON=$(PYTHON) bash scripts/ensure-system-packages.sh
 
-CPYTHON_REQUIREMENTS := $(CYTHON_DIR)/requirements.txt requirements-dev.txt benchmarks/requirements.txt
+CPYTHON_REQUIREMENTS := $(CYTHON_DIR)/requirements.txt requirements-dev.txt benchmarks/requirements.txt \
+	case-study/requirements.txt
 PYPY_BUILD_REQUIREMENTS := pypy-deployment/requirements-build.txt
 PYPY_REQUIREMENTS := pypy-deployment/requirements.txt pypy-deployment/requirements-dev.txt \
 	benchmarks/requirements-pypy.txt
@@ -79,6 +83,33 @@ run-pypy: setup ## serve the baseline app under PyPy on 127.0.0.1:8002
 
 run-pypy-cython: setup ## serve the Cython app under PyPy on 127.0.0.1:8003
 	@$(CPYTHON) serve.py pypy-cython
+
+run-scoring: setup ## serve the case study's scoring service as written (CPython) on 127.0.0.1:8010
+	@$(CPYTHON) serve.py scoring
+
+run-scoring-cython: setup ## the scoring service, its engine compiled by Cython, on 127.0.0.1:8011
+	@$(CPYTHON) serve.py scoring-cython
+
+run-scoring-cython-typed: setup ## the same with the typed engine (Cython) on 127.0.0.1:8012
+	@$(CPYTHON) serve.py scoring-cython-typed
+
+run-scoring-mypyc: setup ## the same with the typed engine compiled by mypyc on 127.0.0.1:8013
+	@$(CPYTHON) serve.py scoring-mypyc
+
+run-scoring-pypy: setup ## the scoring service as written, under PyPy, on 127.0.0.1:8014
+	@$(CPYTHON) serve.py scoring-pypy
+
+run-scoring-pypy-lean: setup ## under PyPy, the request checked in plain Python, on 127.0.0.1:8015
+	@$(CPYTHON) serve.py scoring-pypy-lean
+
+# The case study's compiled engine flavours (CPython only; the plain package needs no build).
+# build_engines.py rebuilds only what changed (a run with nothing to do takes a fraction of a
+# second), so make runs it every time.
+build-scoring: $(CPYTHON_VENV)/.import-paths ## compile the case study's engine flavours
+	$(CPYTHON) case-study/build_engines.py
+
+build-scoring-%: $(CPYTHON_VENV)/.import-paths
+	$(CPYTHON) case-study/build_engines.py --flavour $*
 
 bench: setup ## verify and measure every variant; a complete run replaces the reference results
 	$(CPYTHON) -m benchmarks run $(BENCH_ARGS)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Callable
 
 from processes import http_get
 
@@ -92,6 +93,12 @@ def verify(base_url: str, fib_max_n: int) -> dict:
         ("GET /fib/abc → 422", lambda: _check_refused(base_url, "/fib/abc", 422, allowed)),
         ("GET /fib/1.5 → 422", lambda: _check_refused(base_url, "/fib/1.5", 422, allowed)),
     ]
+    return run_checks(checks)
+
+
+def run_checks(checks: list[tuple[str, Callable[[], str]]]) -> dict:
+    """Each named check ('' when it passes, else what is wrong), a failed request counted as a
+    failed check; {"passed": bool, "checks": [{"name", "passed", "detail"}]}."""
     outcomes = []
     for name, check in checks:
         try:

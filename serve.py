@@ -1,9 +1,11 @@
 """Serve one variant in the foreground: `python serve.py NAME` (what `make run-NAME` runs).
 
 Reads HOST (default 127.0.0.1), PORT (the variant's default), WORKERS (default: the cores this
-process may use), FIB_MAX_N (default 35), FIB_BUDGET_SECONDS (default 10) and FIB_INLINE_SECONDS
-(default 0.001), checks them all before anything starts, then replaces itself with uvicorn under
-the variant's interpreter, so stopping this process stops the server.
+process may use) and the app's own settings (the Fibonacci apps': FIB_MAX_N, default 35,
+FIB_BUDGET_SECONDS, default 10, FIB_INLINE_SECONDS, default 0.001; the scoring service's:
+SCORING_ENGINE and SCORING_VALIDATION, set by its variant), checks them all before anything
+starts, then replaces itself with uvicorn under the variant's interpreter, so stopping this process
+stops the server.
 """
 
 from __future__ import annotations
@@ -27,13 +29,23 @@ from variants import Variant, get_variant, server_command, server_environment
 
 def build_command(variant: Variant, environ: Mapping[str, str]) -> list[str]:
     """The checked uvicorn command for `variant` under the settings in `environ`."""
-    read_fib_max_n(environ)  # fail here, once, rather than in every worker
-    read_budget_seconds(environ)
-    read_inline_seconds(environ)
+    check_app_settings(variant, environ)  # fail here, once, rather than in every worker
     host = read_host(environ)
     port = parse_int_setting("PORT", environ.get("PORT") or str(variant.default_port), 1, 65535)
     workers = parse_int_setting("WORKERS", environ.get("WORKERS") or str(available_cores()), 1, 256)
     return server_command(variant, host, port, workers)
+
+
+def check_app_settings(variant: Variant, environ: Mapping[str, str]) -> None:
+    if variant.workload == "scoring":
+        # Imported here: the Docker images serve the Fibonacci variants and hold no case-study/.
+        from scoring_settings import read_scoring_settings
+
+        read_scoring_settings(server_environment(dict(environ), variant))
+        return
+    read_fib_max_n(environ)
+    read_budget_seconds(environ)
+    read_inline_seconds(environ)
 
 
 def main(argv: list[str]) -> int:

@@ -1,5 +1,8 @@
-"""The four variants as data: everything else (make run-*, the tests, the benchmark harness) reads
-this table, so adding a variant is one entry here and one `run-NAME` line in the Makefile.
+"""The variants as data: everything else (make run-*, the tests, the benchmark harness) reads these
+tables, so adding a variant is one entry here and one `run-NAME` line in the Makefile.
+
+VARIANTS are the tutorial's four Fibonacci apps; SCORING_VARIANTS are the case study's fraud-scoring
+service (case-study/), one per step of its migration. Both are served and measured the same way.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class Variant:
     # Environment variables the server always runs with (make run-*, the harness, the images), as
     # (name, value) pairs; a value set in the caller's environment wins.
     environment: tuple[tuple[str, str], ...] = ()
+    workload: str = "fib"  # "fib": GET /fib/{n}; "scoring": the case study's POST /score
 
     @property
     def interpreter_path(self) -> Path:
@@ -87,15 +91,71 @@ VARIANTS: tuple[Variant, ...] = (
 )
 
 
+def scoring_variant(
+    name: str, display_name: str, interpreter: str, port: int, engine: str, validation: str
+) -> Variant:
+    """A step of the case study: the scoring service with one engine build and one validation."""
+    pypy = interpreter == "pypy"
+    settings = (("SCORING_ENGINE", engine), ("SCORING_VALIDATION", validation))
+    return Variant(
+        name=name,
+        display_name=display_name,
+        interpreter=interpreter,
+        app="scoring_app:app",
+        default_port=port,
+        loop="asyncio" if pypy else "uvloop",
+        http="httptools",
+        environment=(*PYPY_GC_SETTINGS, *settings) if pypy else settings,
+        workload="scoring",
+    )
+
+
+# The migration's steps: the service as written; its engine compiled by Cython unchanged; then
+# with Cython's pure-Python-mode types; the typed file compiled by mypyc instead; the service on
+# PyPy; and on PyPy with the request checked in plain Python instead of pydantic (pydantic-core is
+# a C extension, which PyPy runs through its slower C-API emulation).
+SCORING_VARIANTS: tuple[Variant, ...] = (
+    scoring_variant("scoring", "CPython, as written", "cpython", 8010, "python", "pydantic"),
+    scoring_variant(
+        "scoring-cython", "CPython + Cython (unchanged)", "cpython", 8011, "cython", "pydantic"
+    ),
+    scoring_variant(
+        "scoring-cython-typed",
+        "CPython + typed Cython",
+        "cpython",
+        8012,
+        "cython-typed",
+        "pydantic",
+    ),
+    scoring_variant("scoring-mypyc", "CPython + mypyc", "cpython", 8013, "mypyc", "pydantic"),
+    scoring_variant("scoring-pypy", "PyPy", "pypy", 8014, "python", "pydantic"),
+    scoring_variant(
+        "scoring-pypy-lean",
+        "PyPy, request checked in plain Python",
+        "pypy",
+        8015,
+        "python",
+        "python",
+    ),
+)
+ALL_VARIANTS = VARIANTS + SCORING_VARIANTS
+
+
 def variant_names() -> list[str]:
+    """The Fibonacci variants (the tutorial's)."""
     return [variant.name for variant in VARIANTS]
 
 
+def scoring_variant_names() -> list[str]:
+    return [variant.name for variant in SCORING_VARIANTS]
+
+
 def get_variant(name: str) -> Variant:
-    for variant in VARIANTS:
+    for variant in ALL_VARIANTS:
         if variant.name == name:
             return variant
-    raise KeyError(f"unknown variant {name!r}; the variants are: {', '.join(variant_names())}")
+    known = ", ".join(variant.name for variant in ALL_VARIANTS)
+    raise KeyError(f"unknown variant {name!r}; the variants are: {known}")
 
 
 def server_command(variant: Variant, host: str, port: int, workers: int) -> list[str]:

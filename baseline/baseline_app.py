@@ -4,8 +4,6 @@ with its own hot path. This file's hot path is the deliberately naive recursive 
 
 from __future__ import annotations
 
-import platform
-import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,6 +24,7 @@ from baseline.fib_settings import (
     read_inline_seconds,
     shorten,
 )
+from baseline.runtime import runtime_description
 
 FibFunction = Callable[[int], int]
 
@@ -56,15 +55,6 @@ def fib_recursive(n: int) -> int:
     if n < 2:
         return n
     return fib_recursive(n - 1) + fib_recursive(n - 2)
-
-
-def runtime_description() -> str:
-    """The running interpreter, e.g. 'CPython 3.11.7' or 'PyPy 7.3.11 (Python 3.9.16)'."""
-    name = platform.python_implementation()
-    if name == "PyPy":
-        pypy = sys.pypy_version_info  # type: ignore[attr-defined]
-        return f"PyPy {pypy.major}.{pypy.minor}.{pypy.micro} (Python {platform.python_version()})"
-    return f"{name} {platform.python_version()}"
 
 
 def parse_n(raw: str, fib_max_n: int) -> int:

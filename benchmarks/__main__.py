@@ -28,16 +28,23 @@ def _positive(text: str) -> int:
     return int(text)
 
 
-def _names(text: str) -> list[str]:
+def _names(text: str, known: list[str] | None = None) -> list[str]:
     from variants import variant_names
 
+    known = variant_names() if known is None else known
     names = [part.strip() for part in text.split(",") if part.strip()]
-    unknown = [name for name in names if name not in variant_names()]
+    unknown = [name for name in names if name not in known]
     if unknown:
         raise argparse.ArgumentTypeError(
-            f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(variant_names())}"
+            f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(known)}"
         )
     return names
+
+
+def _scoring_names(text: str) -> list[str]:
+    from variants import scoring_variant_names
+
+    return _names(text, scoring_variant_names())
 
 
 def _port_override(text: str) -> tuple[str, int]:
@@ -55,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quick", action="store_true", help="a smoke run: 2 n, 1 repeat, short runs")
     run.add_argument("--variants", type=_names, help="comma-separated (default: all four)")
     run.add_argument("--n", type=_ints, dest="n_values", help="work sizes (default 0,10,20,25,30)")
-    run.add_argument("--connections", type=_ints, help="wrk connections (default 16,64)")
+    run.add_argument("--connections", type=_ints, help="wrk connections (default 16)")
     run.add_argument("--repeats", type=int, help="fresh wrk runs per point (default 3)")
     run.add_argument("--duration", type=float, dest="duration_seconds", help="seconds per wrk run")
     run.add_argument("--max-point-seconds", type=float, help="longest wrk run at a slow point")
@@ -78,6 +85,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="skip the runs with 1 and 2 workers on every CPU",
     )
+    run.add_argument(
+        "--workload",
+        choices=("all", "fib", "scoring"),
+        default="all",
+        help="fib: the tutorial's variants, ladder, whole-machine runs and micro-benchmark; "
+        "scoring: the case study's scoring service alone (default: all)",
+    )
+    run.add_argument(
+        "--scoring-variants", type=_scoring_names, help="comma-separated (default: all six)"
+    )
+    run.add_argument("--scoring-seconds", type=float, help="seconds per wrk run (default 4)")
+    run.add_argument("--scoring-repeats", type=_positive, help="wrk runs per flavour (default 3)")
+    run.add_argument(
+        "--scoring-locust-seconds", type=float, help="0 skips the scoring Locust run (default 8)"
+    )
+    run.add_argument("--scoring-warmup-max-pypy", type=float, help="seconds (default 45)")
     run.add_argument("--ladder-seconds", type=_positive, help="seconds per ladder run (default 2)")
     run.add_argument(
         "--ladder-repeats", type=_positive, help="interleaved ladder rounds (default 3)"
@@ -141,12 +164,22 @@ def options_from(arguments: argparse.Namespace) -> Options:
         "variants", "n_values", "connections", "repeats", "duration_seconds", "max_point_seconds",
         "locust_seconds", "locust_users", "locust_processes", "ladder", "ladder_seconds",
         "ladder_repeats", "cores", "cores_n",
-        "micro", "micro_n", "start_servers",
+        "micro", "micro_n", "start_servers", "scoring_variants", "scoring_seconds",
+        "scoring_repeats", "scoring_locust_seconds",
         "free_ports", "fib_max_n", "allow_busy", "output_dir",
     ):  # fmt: skip
         value = getattr(arguments, key)
         if value is not None:
             setattr(options, key, value)
+    if arguments.scoring_warmup_max_pypy is not None:
+        options.scoring_warmup_max_seconds = {
+            **options.scoring_warmup_max_seconds,
+            "pypy": arguments.scoring_warmup_max_pypy,
+        }
+    if arguments.workload == "fib":
+        options.scoring = False
+    elif arguments.workload == "scoring":
+        options.variants, options.ladder, options.cores, options.micro = [], False, False, False
     if arguments.ports:
         options.ports = dict(arguments.ports)
     for interpreter in ("cpython", "pypy"):
@@ -229,21 +262,28 @@ def command_plot(arguments: argparse.Namespace) -> int:
 
 
 def command_readme(arguments: argparse.Namespace) -> int:
-    """The README's generated parts: the results section and the code excerpts."""
+    """The generated parts of the README (the results section, the code excerpts) and of the case
+    study (case-study/fraud-detection-migration.md)."""
+    from benchmarks.case_study_doc import check_case_study, update_case_study
     from benchmarks.excerpts import refresh_excerpts
     from benchmarks.readme import README, render_readme
 
+    results = load_results(arguments.results)
     current = README.read_text()
-    wanted = refresh_excerpts(render_readme(current, load_results(arguments.results)))
+    wanted = refresh_excerpts(render_readme(current, results))
     if arguments.check:
+        stale_parts = check_case_study(results)
+        if stale_parts:
+            parts = ", ".join(stale_parts)
+            print(f"benchmark: the case study's {parts} are stale", file=sys.stderr)
         if wanted != current:
             stale = f"README.md is stale against {arguments.results} or the code it quotes"
             print(f"benchmark: {stale}", file=sys.stderr)
-            return 1
-        return 0
+        return 1 if wanted != current or stale_parts else 0
     if wanted != current:
         write_atomically(README, wanted)
     print("README.md updated" if wanted != current else "README.md already up to date")
+    print("case study updated" if update_case_study(results) else "case study already up to date")
     return 0
 
 

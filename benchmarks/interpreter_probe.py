@@ -9,7 +9,7 @@ import sys
 from contextlib import suppress
 from importlib.metadata import PackageNotFoundError, version
 
-from baseline.baseline_app import runtime_description
+from baseline.runtime import runtime_description
 
 
 def installed_versions(names: list[str]) -> dict[str, str]:

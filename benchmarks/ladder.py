@@ -31,7 +31,7 @@ from benchmarks.records import ladder_section, ladder_stack_entry, recorded_outc
 from benchmarks.results import Json, summarize_repeats
 from benchmarks.servers import start_server, stop_server, wait_until_healthy
 from benchmarks.target import HEALTH_TIMEOUT_SECONDS, Target, fib_limit
-from benchmarks.warmup import warm_up
+from benchmarks.warmup import warm_up, warmup_plan
 from benchmarks.wrk import WrkPlan, run_wrk
 from contract_check import check_fib
 
@@ -102,7 +102,7 @@ def warm_up_rung(run: Run, stack: Stack, rung: Rung, target: Target) -> Json:
     limit = run.options.warmup_max_seconds[stack.interpreter]
     run.progress.step(f"ladder {stack.name}: warming up {rung.key}", limit * 0.6)
     url = target.base_url + LADDER_PATH
-    return warm_up(url, 0, LADDER_CONNECTIONS, limit, run.load_cpus)
+    return warm_up(warmup_plan(url, LADDER_CONNECTIONS), 0, limit, run.load_cpus)
 
 
 def measure_interleaved(

@@ -22,7 +22,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from baseline.baseline_app import FibResponse, runtime_description
+from baseline.baseline_app import FibResponse
+from baseline.runtime import runtime_description
 
 # What our app answers to GET /fib/0, with a compute time of the size it reports there.
 BODY = {

@@ -1,4 +1,5 @@
-"""One headless Locust run of benchmarks/locustfile.py → one dict, read from Locust's CSV stats."""
+"""One headless Locust run of a scenario (benchmarks/locustfile.py: the Fibonacci apps' mix;
+benchmarks/locustfile_scoring.py: the case study's) → one dict, read from Locust's CSV stats."""
 
 from __future__ import annotations
 
@@ -17,11 +18,16 @@ class LocustError(RuntimeError):
 
 
 def locust_command(
-    host: str, users: int, seconds: float, csv_prefix: Path, processes: int = 1
+    host: str,
+    users: int,
+    seconds: float,
+    csv_prefix: Path,
+    processes: int = 1,
+    locustfile: Path = LOCUSTFILE,
 ) -> list[str]:
     command = [
         sys.executable, "-m", "locust",
-        "--locustfile", str(LOCUSTFILE),
+        "--locustfile", str(locustfile),
         "--headless", "--only-summary",
         "--host", host,
         "--users", str(users), "--spawn-rate", str(users),
@@ -42,15 +48,20 @@ def locust_version() -> str:
 
 
 def run_locust(
-    host: str, users: int, seconds: float, cpus: set[int] | None = None, processes: int = 1
+    host: str,
+    users: int,
+    seconds: float,
+    cpus: set[int] | None = None,
+    processes: int = 1,
+    locustfile: Path = LOCUSTFILE,
 ) -> dict:
-    """Run the mixed scenario against `host` (pinned to `cpus`); requests/s, latency, failures."""
+    """Run a scenario against `host` (pinned to `cpus`); requests/s, latency, failures."""
     if not host.startswith(("http://127.", "http://localhost")):
         raise LocustError(f"refusing to load {host}: load goes to the loopback interface only")
 
     with tempfile.TemporaryDirectory(prefix="locust-") as folder:
         prefix = Path(folder) / "run"
-        command = locust_command(host, users, seconds, prefix, processes)
+        command = locust_command(host, users, seconds, prefix, processes, locustfile)
         try:
             completed = run_group(command, timeout=seconds + 60, cpus=cpus)
         except ProcessError as error:

@@ -23,6 +23,7 @@ from benchmarks.figures import (
 )
 from benchmarks.formatting import display_name, records_of
 from benchmarks.plots_ladder import cores_figure, ladder_figure
+from benchmarks.plots_scoring import scoring_figure
 from benchmarks.results import Json, memory_of
 
 PERCENTILES = ("p50", "p90", "p99")
@@ -224,6 +225,7 @@ PLOT_FILES: tuple[tuple[str, Callable[[Json], Figure | None]], ...] = (
     ("memory.png", memory_figure),
     ("ladder.png", ladder_figure),
     ("cores.png", cores_figure),
+    ("scoring.png", scoring_figure),
 )
 
 

@@ -198,6 +198,61 @@ def cores_run_entry(variant: str, workers: int) -> Json:
     }
 
 
+def scoring_section(
+    path: str, connections: int, duration_seconds: float, repeats: int, bodies: Json
+) -> Json:
+    """The case study's measurements as they start: how each flavour is loaded, none measured."""
+    _require(path.startswith("/"), f"a path, not {path!r}")
+    _require_count(connections, "connections")
+    _require_seconds(duration_seconds)
+    _require_count(repeats, "repeats")
+    _require(set(bodies) == {"seed", "count", "history_length"}, f"bodies: {bodies!r}")
+    return {
+        "path": path,
+        "connections": connections,
+        "duration_seconds": duration_seconds,
+        "repeats": repeats,
+        "bodies": dict(bodies),
+        "variants": {},
+    }
+
+
+def scoring_entry(variant: Variant) -> Json:
+    """One flavour of the scoring service as it starts: pending, nothing measured yet."""
+    _require(variant.workload == "scoring", f"{variant.name} is not a scoring variant")
+    settings = dict(variant.environment)
+    return {
+        "display_name": variant.display_name,
+        "interpreter": variant.interpreter,
+        "engine": settings["SCORING_ENGINE"],
+        "validation": settings["SCORING_VALIDATION"],
+        "runtime": None,
+        "compiled": None,
+        "status": "pending",
+        "error": None,
+        "verification": None,
+        "warmup": None,
+        "wrk": None,
+        "locust": None,
+        "memory": None,
+    }
+
+
+def scoring_load(tool: str, connections: int, duration_seconds: float, repeats: list[Json]) -> Json:
+    """One tool's runs against a flavour, with their summary."""
+    _require(tool in SCENARIO_OF_TOOL, f"tool must be one of {sorted(SCENARIO_OF_TOOL)}")
+    _require_count(connections, "connections")
+    _require_seconds(duration_seconds)
+    _require_repeats(repeats)
+    return {
+        "tool": tool,
+        "connections": connections,
+        "duration_seconds": duration_seconds,
+        "repeats": repeats,
+        "summary": summarize_repeats(repeats, None),
+    }
+
+
 def micro_section(n: int, results: list[Json], error: str | None) -> Json:
     """The micro-benchmark: the combinations measured and, if some could not be, why."""
     _require_n(n)

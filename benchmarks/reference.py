@@ -1,10 +1,9 @@
 """Where a run's outputs go. The committed reference (benchmarks/results/latest.json, latest.md,
 plots/ and the README's results section) changes only when a complete `make bench` finishes: every
-variant measured with the default settings, the ladder and the whole-machine runs complete and the
-micro-benchmark done. Every other run (a smoke run, a partial or interrupted one, one with other
-options or against servers it did not start) writes to a folder of its own under
-benchmarks/results/scratch/, which git ignores.
-"""
+variant measured with the default settings, the ladder, the whole-machine runs and the case study's
+scoring service complete and the micro-benchmark done. Every other run (a smoke run, a partial or
+interrupted one, one with other options or against servers it did not start) writes to a folder of
+its own under benchmarks/results/scratch/, which git ignores."""
 
 from __future__ import annotations
 
@@ -50,6 +49,9 @@ def incomplete_reasons(results: Json) -> list[str]:
         if run is None or run["status"] != "measured":
             reasons.append("the whole-machine runs did not complete")
             break
+    scoring = (results.get("scoring") or {"variants": {}})["variants"]
+    if not scoring or any(entry["status"] != "measured" for entry in scoring.values()):
+        reasons.append("the case study's scoring service was not measured")
     micro = results.get("micro") or {}
     if not micro.get("results") or micro.get("error"):
         reasons.append("the micro-benchmark did not complete")
@@ -65,9 +67,14 @@ def run_folder(output_dir: Path | None) -> Path:
 
 
 def promote(
-    results_path: Path, reference_dir: Path = RESULTS_DIR, readme: Path | None = None
+    results_path: Path,
+    reference_dir: Path = RESULTS_DIR,
+    readme: Path | None = None,
+    case_study: Path | None = None,
 ) -> None:
-    """Make a complete run the reference: its JSON, table, plots and the README's section."""
+    """Make a complete run the reference: its JSON, table, plots, the README's section and the
+    case study's generated figures."""
+    from benchmarks.case_study_doc import CASE_STUDY_DOC, update_case_study
     from benchmarks.plots import render_plots
     from benchmarks.readme import README, update_readme
     from benchmarks.table import render_table
@@ -81,3 +88,4 @@ def promote(
     write_atomically(reference_dir / "latest.md", render_table(results))
     render_plots(results, reference_dir / "plots")
     update_readme(results, readme or README)
+    update_case_study(results, case_study or CASE_STUDY_DOC)

@@ -27,6 +27,12 @@ Shape (format_version 2), all times in the unit their key names:
                "runs": [{"variant", "workers", "status", "error", "warmup": WARMUP | None,
                          "duration_seconds", "repeats": [REPEAT, ...],
                          "summary": SUMMARY | None}]},
+     "scoring": {"path", "connections", "duration_seconds", "repeats",
+                 "bodies": {"seed", "count", "history_length"},
+                 "variants": {NAME: {"display_name", "interpreter", "engine", "validation",
+                                     "runtime", "compiled", "status", "error", "verification",
+                                     "warmup": WARMUP | None, "wrk": LOAD | None,
+                                     "locust": LOAD | None, "memory": MEMORY | None}}},
      "upgraded_from_version": 1}  (only in a version-1 file upgraded on load)
 
     WARMUP = {"n", "connections", "seconds": [..], "requests_per_second": [..],
@@ -46,6 +52,8 @@ Shape (format_version 2), all times in the unit their key names:
                "pss_mib_per_worker_peak", "pss_mib_per_worker_end",
                "server_cpu_cores", "load_generator_cpu", "load_generator_saturated": bool,
                "unreliable": [reasons]}
+    LOAD = {"tool": "wrk"|"locust", "connections" (Locust: its users), "duration_seconds",
+            "repeats": [REPEAT, ...], "summary": SUMMARY}
     RUNG = {"key": "asgi"|"starlette"|"fastapi"|"variant:NAME"|"offloaded:NAME", "label",
             "variant": NAME | None, "app", "environment": {name: value},
             "warmup": WARMUP | None, "repeats": [REPEAT, ...], "summary": SUMMARY | None}
@@ -66,6 +74,10 @@ Cores (benchmarks/cores.py): each variant served with `workers` workers on every
 shared with wrk (the `note` says so), at GET /fib/`n`; the SUMMARY's `server_cpu_cores` is how many
 cores the server's processes used. A run's `summary` is None unless it was measured. Files written
 before these sections lack them.
+
+Scoring (benchmarks/scoring.py): the case study's fraud-scoring service (case-study/), one entry
+per flavour (SCORING_VARIANTS in variants.py), POST `path` with the generated `bodies` in turn;
+its WARMUP has `n` None. Files written before this section lack it.
 
 Requests: a wrk REPEAT's `requests` and `requests_per_second` count 2xx answers only; the other
 answers are errors (`non_2xx`). A Locust REPEAT's `requests` are Locust's, failures included

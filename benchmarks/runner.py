@@ -1,9 +1,9 @@
 """One benchmark run: for each variant, start it, verify it, warm it up, sweep n × connections with
 wrk, run the Locust scenario, sample CPU and memory throughout, stop it (benchmarks/sweep.py); then
-the ladder, the whole-machine runs and the micro-benchmark. The results file is rewritten after
-every measurement, so an interrupted run or a variant that dies keeps everything already measured.
-What is planned before the first measurement (options, pinning, ports, checks, the time estimate)
-is in benchmarks/planning.py."""
+the ladder, the whole-machine runs, the case study's scoring service and the micro-benchmark. The
+results file is rewritten after every measurement, so an interrupted run or a variant that dies
+keeps everything already measured. What is planned before the first measurement (options, pinning,
+ports, checks, the time estimate) is in benchmarks/planning.py."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from benchmarks.progress import RunProgress
 from benchmarks.records import micro_section, recorded_outcome, variant_entry
 from benchmarks.reference import run_folder
 from benchmarks.results import Json, new_results, save_results, variant_memory
+from benchmarks.scoring import measure_scoring
 from benchmarks.sweep import measure_target
 from benchmarks.target import Target, served_target
 from benchmarks.wrk import wrk_version
@@ -78,6 +79,8 @@ class Run:
             measure_ladder(self)
         if options.cores and options.start_servers:
             measure_cores(self)
+        if options.scoring and options.start_servers:
+            measure_scoring(self)
         if options.micro:
             self.measure_micro()
         self.save()

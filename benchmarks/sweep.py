@@ -14,7 +14,7 @@ from benchmarks.locust_run import run_locust
 from benchmarks.records import locust_record, wrk_record
 from benchmarks.results import Json
 from benchmarks.target import Target
-from benchmarks.warmup import warm_up
+from benchmarks.warmup import warm_up, warmup_plan
 from benchmarks.wrk import WrkPlan, run_wrk, size_point
 from contract_check import failure_summary, fetch, verify
 
@@ -60,7 +60,8 @@ def warm_up_variant(run: Run, target: Target) -> Json:
     for n in sorted(set(options.n_values)):
         fetch(target.base_url, f"/fib/{n}")
     url = f"{target.base_url}/fib/{options.warmup_n}"
-    return warm_up(url, options.warmup_n, WARMUP_CONNECTIONS, limit, run.load_cpus, started)
+    plan = warmup_plan(url, WARMUP_CONNECTIONS)
+    return warm_up(plan, options.warmup_n, limit, run.load_cpus, started)
 
 
 def probe_compute_times(target: Target, n: int) -> list[float]:
@@ -106,10 +107,12 @@ def run_repeats(
     load_cpus: set[int],
     into: list[Json],
     planned: float | None = None,
+    count: int | None = None,
 ) -> None:
-    """options.repeats fresh wrk runs of `plan` from `load_cpus`, each sampled and added to `into`
-    as it ends (`planned`: the seconds the first estimate gave each run, if it differs)."""
-    repeats = run.options.repeats
+    """`count` (default options.repeats) fresh wrk runs of `plan` from `load_cpus`, each sampled
+    and added to `into` as it ends (`planned`: the seconds the first estimate gave each run, if it
+    differs)."""
+    repeats = count or run.options.repeats
     for index in range(repeats):
         run.progress.step(
             f"{label} ({index + 1}/{repeats}, {plan.duration_seconds:.0f} s)",

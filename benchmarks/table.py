@@ -32,6 +32,7 @@ from benchmarks.formatting import (
 )
 from benchmarks.results import CV_LIMIT, SATURATION_LIMIT, Json, load_results, write_atomically
 from benchmarks.table_ladder import cores_section, ladder_section
+from benchmarks.table_scoring import scoring_section
 from benchmarks.table_variants import (
     memory_section,
     micro_section,
@@ -254,6 +255,7 @@ def render_table(results: Json) -> str:
             locust_section(results),
             ladder_section(results),
             cores_section(results),
+            scoring_section(results),
             variants_section(results),
             memory_section(results),
             warmup_section(results),

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from dataclasses import replace
 from typing import Any
 
 from benchmarks.wrk import WrkPlan, run_wrk
@@ -60,7 +61,7 @@ def plateau_start_index(
 
 
 def warmup_record(
-    n: int, connections: int, seconds: list[float], requests_per_second: list[float]
+    n: int | None, connections: int, seconds: list[float], requests_per_second: list[float]
 ) -> dict[str, Any]:
     """The warm-up entry of a variant in the results file (see benchmarks/results.py)."""
     start = plateau_start_index(requests_per_second)
@@ -74,26 +75,31 @@ def warmup_record(
     }
 
 
+def warmup_plan(url: str, connections: int) -> WrkPlan:
+    """A GET of `url` over `connections` connections, as one point of a warm-up curve."""
+    return WrkPlan(url, connections, RUN_SECONDS, RUN_TIMEOUT_SECONDS)
+
+
 def warm_up(
-    url: str,
-    n: int,
-    connections: int,
+    plan: WrkPlan,
+    n: int | None,
     limit_seconds: float,
     load_cpus: set[int],
     started: float | None = None,
 ) -> dict[str, Any]:
-    """1-second wrk runs at `url` (GET /fib/`n`) until requests/s stops rising or `limit_seconds`
-    have passed since `started` (time.monotonic(); default now); the warm-up record of the curve.
+    """1-second runs of `plan`'s load (GET /fib/`n`, or the case study's POST /score with n None)
+    until requests/s stops rising or `limit_seconds` have passed since `started`
+    (time.monotonic(); default now); the warm-up record of the curve.
 
     A point's seconds are rounded to 10 ms: a 1-second run says nothing finer about when the
     server was warm."""
-    plan = WrkPlan(url, connections, RUN_SECONDS, RUN_TIMEOUT_SECONDS)
+    point = replace(plan, duration_seconds=RUN_SECONDS, timeout_seconds=RUN_TIMEOUT_SECONDS)
     started = time.monotonic() if started is None else started
     seconds: list[float] = []
     curve: list[float] = []
     while time.monotonic() - started < limit_seconds:
-        curve.append(run_wrk(plan, load_cpus)["requests_per_second"])
+        curve.append(run_wrk(point, load_cpus)["requests_per_second"])
         seconds.append(round(time.monotonic() - started, 2))  # when this 1-second run ended
         if plateau_reached(curve):
             break
-    return warmup_record(n, connections, seconds, curve)
+    return warmup_record(n, plan.connections, seconds, curve)

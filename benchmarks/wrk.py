@@ -29,6 +29,8 @@ class WrkPlan:
     timeout_seconds: int
     threads: int = 1
     new_connection_per_request: bool = False  # "Connection: close": every request is accepted anew
+    script: Path = REPORT_SCRIPT  # a Lua script that prints the report (wrk_report.lua's done)
+    script_args: tuple[str, ...] = ()  # what wrk passes to the script's init(args)
 
 
 def size_point(
@@ -58,10 +60,11 @@ def wrk_command(plan: WrkPlan) -> list[str]:
         f"--connections={plan.connections}",
         f"--duration={plan.duration_seconds}s",
         f"--timeout={plan.timeout_seconds}s",
-        f"--script={REPORT_SCRIPT}",
+        f"--script={plan.script}",
         "--latency",
         *(["--header=Connection: close"] if plan.new_connection_per_request else []),
         plan.url,
+        *(["--", *plan.script_args] if plan.script_args else []),
     ]
 
 

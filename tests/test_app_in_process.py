@@ -13,9 +13,10 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from baseline.baseline_app import create_app, runtime_description
+from baseline.baseline_app import create_app
 from baseline.fib_cost import CostModel, recursive_calls
 from baseline.fib_settings import available_cores
+from baseline.runtime import runtime_description
 from tests.conftest import (
     app_module,
     expected_implementation,

@@ -26,7 +26,7 @@ TINY = [
     "--n", "0,20", "--connections", "4", "--repeats", "2", "--duration", "1",
     "--warmup-max-cpython", "1", "--warmup-max-pypy", "3",
     "--locust-seconds", "2", "--locust-users", "4", "--no-micro",
-    "--ladder-seconds", "1", "--ladder-repeats", "1", "--cores-n", "20",
+    "--ladder-seconds", "1", "--ladder-repeats", "1", "--cores-n", "20", "--workload", "fib",
 ]  # fmt: skip
 
 
@@ -116,6 +116,30 @@ def test_smoke_run_serves_each_variant_on_every_cpu_with_1_and_2_workers(smoke_r
         assert run["summary"]["errors"]["total"] == 0
         assert run["summary"]["compute_time_ms"]["median"] > 0
         assert run["summary"]["server_cpu_cores"] > 0
+
+
+def test_a_scoring_run_verifies_and_measures_each_flavour(tmp_path: Path):
+    flavours = ["scoring", "scoring-cython-typed", "scoring-pypy-lean"]
+    completed = run_harness(
+        "--workload", "scoring", "--quick", "--scoring-variants", ",".join(flavours),
+        "--output-dir", str(tmp_path),
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    results = json.loads((tmp_path / "latest.json").read_text())
+    assert results["variants"] == {} and "ladder" not in results and "cores" not in results
+    section = results["scoring"]
+    assert list(section["variants"]) == flavours
+    for name, entry in section["variants"].items():
+        assert entry["status"] == "measured", entry["error"]
+        assert entry["verification"]["passed"] and len(entry["verification"]["checks"]) == 6
+        assert entry["compiled"] is (name == "scoring-cython-typed")
+        summary = entry["wrk"]["summary"]
+        assert summary["requests_per_second"]["min"] > 0
+        assert summary["errors"]["total"] == 0  # every POST /score answered 200
+        assert entry["locust"]["summary"]["errors"]["failures"] == 0
+        assert entry["memory"]["peak_pss_mib_per_worker"] > 0
+    assert "## Case study: fraud scoring" in (tmp_path / "latest.md").read_text()
+    assert (tmp_path / "plots" / "scoring.png").exists()
 
 
 def test_smoke_run_records_environment_and_pinning(smoke_run):
@@ -286,6 +310,7 @@ def test_a_smoke_run_leaves_the_reference_results_alone():
 
 
 def test_a_complete_run_is_promoted_to_the_reference(tmp_path: Path):
+    from benchmarks.case_study_doc import CASE_STUDY_DOC, check_case_study
     from benchmarks.readme import START, render_results_section
     from benchmarks.reference import incomplete_reasons, promote
     from benchmarks.results import RESULTS_DIR, load_results
@@ -295,7 +320,10 @@ def test_a_complete_run_is_promoted_to_the_reference(tmp_path: Path):
     assert incomplete_reasons(load_results(complete)) == []
     readme = tmp_path / "README.md"
     readme.write_text(f"# Title\n\n{START}\nold\n<!-- benchmark-results:end -->\nafter\n")
-    promote(complete, tmp_path / "reference", readme)
+    case_study = tmp_path / "case-study.md"
+    shutil.copyfile(CASE_STUDY_DOC, case_study)
+    promote(complete, tmp_path / "reference", readme, case_study)
+    assert check_case_study(load_results(complete), case_study) == []
     reference = tmp_path / "reference"
     assert (reference / "latest.json").read_bytes() == complete.read_bytes()
     assert (reference / "latest.md").read_text() == render_table(load_results(complete))

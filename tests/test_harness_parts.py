@@ -329,7 +329,8 @@ def test_the_warm_up_runs_until_the_plateau_and_stamps_each_point(monkeypatch):
         return {"requests_per_second": next(curve)}
 
     monkeypatch.setattr(warmup, "run_wrk", fake_wrk)
-    record = warmup.warm_up("http://127.0.0.1:1/fib/20", 20, 16, 60.0, {0})
+    plan = warmup.warmup_plan("http://127.0.0.1:1/fib/20", 16)
+    record = warmup.warm_up(plan, 20, 60.0, {0})
     assert record["requests_per_second"] == [100, 400, 500, 505, 500, 510, 502, 508]
     assert record["plateau_reached"] and (record["n"], record["connections"]) == (20, 16)
     assert record["plateau_start_seconds"] == record["seconds"][2]
@@ -339,7 +340,8 @@ def test_the_warm_up_runs_until_the_plateau_and_stamps_each_point(monkeypatch):
 
 def test_the_warm_up_stops_at_its_limit_without_a_plateau(monkeypatch):
     monkeypatch.setattr(warmup, "run_wrk", lambda plan, cpus: {"requests_per_second": 1.0})
-    record = warmup.warm_up("http://127.0.0.1:1/fib/0", 0, 16, 0.0, {0})
+    plan = warmup.warmup_plan("http://127.0.0.1:1/fib/0", 16)
+    record = warmup.warm_up(plan, 0, 0.0, {0})
     assert record["requests_per_second"] == [] and record["plateau_start_seconds"] is None
 
 

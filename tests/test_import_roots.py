@@ -22,6 +22,8 @@ MODULES = {
     "variants": "variants.py",
     "benchmarks.runner": "benchmarks/runner.py",
     "docker_check": "pypy-deployment/docker_check.py",
+    "scoring_app": "case-study/scoring_app.py",
+    "fraud_scoring.engine": "case-study/fraud_scoring/engine.py",
 }
 FIND_ORIGINS = (
     "import importlib.util, json, sys; "

@@ -141,7 +141,8 @@ def test_unknown_variant_lists_the_known_ones():
     assert result.returncode == 2
     assert result.stderr == (
         "serve.py: unknown variant 'cpython-fast'; the variants are: "
-        "baseline, cython, pypy, pypy-cython\n"
+        "baseline, cython, pypy, pypy-cython, scoring, scoring-cython, scoring-cython-typed, "
+        "scoring-mypyc, scoring-pypy, scoring-pypy-lean\n"
     )
 
 
