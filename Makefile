@@ -17,7 +17,7 @@ PYPY_TESTS := tests/test_app_in_process.py tests/test_fib_cython.py tests/test_f
 
 .PHONY: help setup system-packages run-baseline run-cython run-pypy run-pypy-cython \
 	run-scoring run-scoring-cython run-scoring-cython-typed run-scoring-mypyc run-scoring-pypy \
-	run-scoring-pypy-lean build-scoring bench bench-quick docker-check test test-cpython \
+	run-scoring-pypy-lean build-scoring profile bench bench-quick docker-check test test-cpython \
 	test-pypy lint clean
 
 # Extra options for the harness, e.g. make bench BENCH_ARGS="--variants baseline,pypy --n 20,30"
@@ -110,6 +110,15 @@ build-scoring: $(CPYTHON_VENV)/.import-paths ## compile the case study's engine 
 
 build-scoring-%: $(CPYTHON_VENV)/.import-paths
 	$(CPYTHON) case-study/build_engines.py --flavour $*
+
+# Where one worker's CPU goes under the benchmark's load (benchmarks/profiling.py): py-spy on
+# CPython, vmprof on PyPy; files in benchmarks/results/scratch/profiles/ unless PROFILE_ARGS says
+# --out DIR (the case study's reference profile: PROFILE_ARGS="--out case-study/profiles").
+VARIANT ?= scoring
+PROFILE_ARGS ?=
+
+profile: setup ## profile one variant under load: make profile VARIANT=scoring-pypy
+	$(CPYTHON) -m benchmarks.profiling $(VARIANT) $(PROFILE_ARGS)
 
 bench: setup ## verify and measure every variant; a complete run replaces the reference results
 	$(CPYTHON) -m benchmarks run $(BENCH_ARGS)

@@ -24,6 +24,7 @@ from typing import Callable
 import pytest
 
 import build_engines
+import engine_flavours
 import fraud_scoring
 from fraud_scoring import features, features_typed, golden
 from fraud_scoring.engine import score
@@ -35,7 +36,7 @@ if platform.python_implementation() != "CPython":
 
 BUILD_SCRIPT = Path(build_engines.__file__)
 BUILD_TIMEOUT_SECONDS = 600
-FLAVOURS = build_engines.FLAVOURS
+FLAVOURS = engine_flavours.FLAVOURS
 FLAVOUR_NAMES = [flavour.name for flavour in FLAVOURS]
 
 # Run by PyPy: the typed twin, uncompiled, against features.py on the same requests.
@@ -71,7 +72,7 @@ def flavour_package(name: str) -> ModuleType:
     result = build_once(name)
     assert result.returncode == 0, result.stderr + result.stdout
     importlib.invalidate_caches()  # the package may have appeared since this process started
-    return importlib.import_module(build_engines.FLAVOURS_BY_NAME[name].package)
+    return importlib.import_module(engine_flavours.FLAVOURS_BY_NAME[name].package)
 
 
 def as_the_service_gets_them(requests: list[dict]) -> list[dict]:
@@ -79,7 +80,7 @@ def as_the_service_gets_them(requests: list[dict]) -> list[dict]:
     return json.loads(json.dumps(requests))
 
 
-def installed_files(flavour: build_engines.Flavour) -> dict[str, int]:
+def installed_files(flavour: engine_flavours.Flavour) -> dict[str, int]:
     """The generated package's files, with their modification times."""
     return {
         path.name: path.stat().st_mtime_ns
@@ -162,7 +163,7 @@ def test_flavour_runs_compiled_modules_only(package_of: Callable[[str], ModuleTy
     assert package.COMPILED is True
     assert package.features.__file__.endswith(tuple(EXTENSION_SUFFIXES))
     # No .py copy of a compiled module: an import would find it if the build went wrong.
-    files = installed_files(build_engines.FLAVOURS_BY_NAME[name])
+    files = installed_files(engine_flavours.FLAVOURS_BY_NAME[name])
     assert [file for file in files if file.endswith(".py")] == ["__init__.py"]
 
 
