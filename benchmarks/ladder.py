@@ -45,7 +45,7 @@ def measure_ladder(run: Run) -> None:
     run.results["ladder"] = ladder = ladder_section(
         LADDER_PATH, LADDER_CONNECTIONS, options.ladder_seconds, options.ladder_repeats
     )
-    for stack in ladder_stacks(options.variants):
+    for stack in ladder_stacks(options.variants, options.ladder_other_stacks):
         entry = ladder_stack_entry(stack.interpreter, stack.loop, stack.http, stack.chosen)
         ladder["stacks"].append(entry)
         with recorded_outcome(entry, stack.name, run.save, run.progress.say, part="ladder"):

@@ -41,8 +41,9 @@ class Stack:
         return f"{self.interpreter} {self.loop}+{self.http}"
 
 
-def ladder_stacks(variant_names: list[str]) -> list[Stack]:
-    """The interpreters of the measured variants, each with its chosen stack and the others."""
+def ladder_stacks(variant_names: list[str], other_stacks: bool = True) -> list[Stack]:
+    """The interpreters of the measured variants, each with its chosen stack and (unless
+    `other_stacks` is false) the others measured beside it."""
     stacks: list[Stack] = []
     for variant in VARIANTS:
         if variant.name not in variant_names:
@@ -50,7 +51,7 @@ def ladder_stacks(variant_names: list[str]) -> list[Stack]:
         if any(stack.interpreter == variant.interpreter for stack in stacks):
             continue
         stacks.append(Stack(variant.interpreter, variant.loop, variant.http, chosen=True))
-        for loop, http in OTHER_STACKS.get(variant.interpreter, ()):
+        for loop, http in OTHER_STACKS.get(variant.interpreter, ()) if other_stacks else ():
             stacks.append(Stack(variant.interpreter, loop, http, chosen=False))
     return stacks
 

@@ -39,6 +39,7 @@ class Options:
     ladder: bool = True  # the framework's ceiling per stack (benchmarks/ladder.py)
     ladder_seconds: int = 2
     ladder_repeats: int = 3
+    ladder_other_stacks: bool = True  # PyPy's h11 beside its httptools
     cores: bool = True  # each variant on the whole machine (benchmarks/cores.py)
     cores_n: int = 30
     cores_workers: list[int] = field(default_factory=lambda: [1, 2])
@@ -63,21 +64,24 @@ class Options:
     output_dir: Path | None = None  # None: a new folder under benchmarks/results/scratch/
 
 
-QUICK: dict[str, Any] = {  # make bench-quick: every output, in about two minutes
+# make bench-quick: every output (table, plots, each part of a run) from short runs, in a few
+# minutes: a smoke test of the whole pipeline, whose numbers are not for comparing.
+QUICK: dict[str, Any] = {
     "n_values": [0, 20],
     "repeats": 1,
     "duration_seconds": 2.0,
     "max_point_seconds": 6.0,
-    "warmup_max_seconds": {"cpython": 2, "pypy": 8},
-    "locust_seconds": 4.0,
+    "warmup_max_seconds": {"cpython": 1, "pypy": 3},
+    "locust_seconds": 2.0,
     "ladder_seconds": 1,
     "ladder_repeats": 1,
+    "ladder_other_stacks": False,
     "cores_workers": [2],
     "micro_fast": True,
     "scoring_seconds": 1.0,
     "scoring_repeats": 1,
     "scoring_locust_seconds": 2.0,
-    "scoring_warmup_max_seconds": {"cpython": 1, "pypy": 6},
+    "scoring_warmup_max_seconds": {"cpython": 1, "pypy": 3},
 }
 
 
@@ -157,7 +161,7 @@ def estimate_seconds(options: Options) -> float:
 
 def estimate_ladder_seconds(options: Options) -> float:
     total = 0.0
-    for stack in ladder_stacks(options.variants):
+    for stack in ladder_stacks(options.variants, options.ladder_other_stacks):
         rungs = len(ladder_rungs(stack, options.variants))
         warmup = options.warmup_max_seconds[stack.interpreter] * 0.6
         total += 3 + rungs * (warmup + options.ladder_repeats * (options.ladder_seconds + 0.5))

@@ -292,6 +292,8 @@ def test_the_ladder_measures_each_interpreters_stack_and_pypys_h11_beside_it():
         ("pypy", "asyncio", "h11", False),
     ]
     assert [s.interpreter for s in ladder_stacks(["cython"])] == ["cpython"]
+    chosen_only = ladder_stacks(variant_names(), other_stacks=False)  # make bench-quick's
+    assert [(s.interpreter, s.chosen) for s in chosen_only] == [("cpython", True), ("pypy", True)]
 
 
 def test_a_stacks_rungs_go_from_the_bare_server_to_the_offloaded_contract():
