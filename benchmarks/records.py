@@ -57,6 +57,13 @@ def _require_repeats(repeats: Any) -> None:
     _require(all(isinstance(r, dict) for r in repeats), "every repeat must be a dict")
 
 
+def _require_load(tool: str, connections: int, duration_seconds: float, repeats: Any) -> None:
+    _require(tool in SCENARIO_OF_TOOL, f"tool must be one of {sorted(SCENARIO_OF_TOOL)}")
+    _require_count(connections, "connections")
+    _require_seconds(duration_seconds)
+    _require_repeats(repeats)
+
+
 def variant_entry(variant: Variant) -> Json:
     """A variant as it starts: pending, with nothing measured yet."""
     _require_variant(variant.name)
@@ -104,10 +111,7 @@ def _load_record(
     compute_times_ms: list[float] | None,
 ) -> Json:
     _require_variant(variant)
-    _require(tool in SCENARIO_OF_TOOL, f"tool must be one of {sorted(SCENARIO_OF_TOOL)}")
-    _require_count(connections, "connections")
-    _require_seconds(duration_seconds)
-    _require_repeats(repeats)
+    _require_load(tool, connections, duration_seconds, repeats)
     return {
         "variant": variant,
         "tool": tool,
@@ -240,10 +244,7 @@ def scoring_entry(variant: Variant) -> Json:
 
 def scoring_load(tool: str, connections: int, duration_seconds: float, repeats: list[Json]) -> Json:
     """One tool's runs against a flavour, with their summary."""
-    _require(tool in SCENARIO_OF_TOOL, f"tool must be one of {sorted(SCENARIO_OF_TOOL)}")
-    _require_count(connections, "connections")
-    _require_seconds(duration_seconds)
-    _require_repeats(repeats)
+    _require_load(tool, connections, duration_seconds, repeats)
     return {
         "tool": tool,
         "connections": connections,
