@@ -26,6 +26,11 @@ INTERPRETERS: dict[str, Path] = {
 # resort (set too low, PyPy crashes instead of raising MemoryError, so it sits well above the peak).
 PYPY_GC_SETTINGS = (("PYPY_GC_NURSERY", "16MB"), ("PYPY_GC_MAX", "300MB"))
 
+# What a deployment of N workers holds besides them, per interpreter, in MiB: uvicorn's supervisor
+# and multiprocessing's resource tracker. PyPy's supervisor is a whole PyPy process, hence more.
+# The compose file's memory limits and the case study's capacity plan are sized with it.
+SUPERVISOR_ALLOWANCE_MIB = {"pypy": 256, "cpython": 64}
+
 
 @dataclass(frozen=True)
 class Variant:

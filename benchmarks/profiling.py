@@ -42,11 +42,11 @@ from benchmarks.planning import Options, plan_pinning
 from benchmarks.profile_shares import format_report, shares_report
 from benchmarks.scoring import WRK_TIMEOUT_SECONDS, write_bodies
 from benchmarks.scoring import wrk_plan as scoring_plan
-from benchmarks.servers import RunningServer, stop_server, wait_until_healthy
+from benchmarks.servers import RunningServer, start_server, stop_server, wait_until_healthy
 from benchmarks.target import HEALTH_TIMEOUT_SECONDS, Target
 from benchmarks.wrk import WrkPlan, parse_wrk_output, run_wrk, wrk_command
-from processes import LOOPBACK, free_port, run_group, start_group, stop_group
-from variants import ROOT, Variant, get_variant, server_command, server_environment
+from processes import free_port, run_group, start_group, stop_group
+from variants import ROOT, Variant, get_variant
 
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "scratch" / "profiles"
 WARMUP_SECONDS = {"cpython": 5.0, "pypy": 30.0}
@@ -116,19 +116,17 @@ def uses_native_frames(variant: Variant) -> bool:
 def start_profiled_server(profile: Profile, port: int) -> RunningServer:
     """One worker, as the harness starts it; under PyPy through the vmprof launcher in place of
     `-m uvicorn`, with the same arguments."""
-    variant = profile.variant
-    command = server_command(variant, LOOPBACK, port, 1)
+    wrap = None
     if profile.pypy:
-        command = vmprof_launch.launcher_command(
-            command, profile.output(".vmprof"), profile.rate_hz
-        )
-    environment = server_environment(dict(os.environ), variant)
-    log_fd, log_name = tempfile.mkstemp(prefix=f"profile-{variant.name}-", suffix=".log")
-    with os.fdopen(log_fd, "w") as log:
-        process = start_group(
-            command, cpus=profile.server_cpus, cwd=ROOT, env=environment, stdout=log, stderr=log
-        )
-    return RunningServer(variant=variant, port=port, process=process, log_path=Path(log_name))
+
+        def wrap(command: list[str]) -> list[str]:
+            return vmprof_launch.launcher_command(
+                command, profile.output(".vmprof"), profile.rate_hz
+            )
+
+    return start_server(
+        profile.variant, port=port, workers=1, cpus=profile.server_cpus, direct=True, wrap=wrap
+    )
 
 
 def serving_process(server: RunningServer) -> psutil.Process:

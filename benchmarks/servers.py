@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,18 +71,21 @@ def start_server(
     env: dict[str, str] | None = None,
     cpus: set[int] | None = None,
     direct: bool = False,
+    wrap: Callable[[list[str]], list[str]] | None = None,
 ) -> RunningServer:
     """Start `variant` on 127.0.0.1 (not yet healthy: see wait_until_healthy).
 
     `env` adds or overrides environment variables (FIB_MAX_N, ...); `cpus` pins the server and
     every worker it spawns to those cores. `direct` runs its uvicorn command without serve.py,
-    for a configuration that is not a variant of the table (the ladder's apps and stacks).
+    for a configuration that is not a variant of the table (the ladder's apps and stacks), and
+    `wrap` then changes that command (the profiler runs PyPy's uvicorn under vmprof).
     """
     port = free_port() if port is None else port
     server_env = dict(os.environ, HOST=LOOPBACK, PORT=str(port), WORKERS=str(workers))
     server_env.update(env or {})
     if direct:
         command = server_command(variant, LOOPBACK, port, workers)
+        command = wrap(command) if wrap else command
         server_env = server_environment(server_env, variant)
     else:
         command = [sys.executable, str(SERVE_SCRIPT), variant.name]

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cloud_prices import FARGATE_US_EAST_1, ComputePrice
+from variants import SUPERVISOR_ALLOWANCE_MIB
 
 Json = dict[str, Any]
 
@@ -43,11 +44,8 @@ UTILISATION_CEILING = 0.7
 # supervisor's memory is shared by two. One worker per vCPU: a worker's event loop uses one core.
 WORKERS_PER_TASK = 2
 
-# What a task holds besides its workers: uvicorn's supervisor and multiprocessing's resource
-# tracker. The compose checks size the containers' memory limits with the same allowance
-# (SUPERVISOR_ALLOWANCE_MIB in pypy-deployment/compose_checks.py; tests/test_case_study.py checks
-# that the two agree). PyPy's supervisor is a whole PyPy process, hence its larger allowance.
-SUPERVISOR_ALLOWANCE_MIB = {"pypy": 256, "cpython": 64}
+# What a task holds besides its workers: SUPERVISOR_ALLOWANCE_MIB (variants.py), the allowance the
+# compose file's memory limits are sized with too.
 
 MIB_PER_GB = 1024
 SECONDS_PER_HOUR = 3600

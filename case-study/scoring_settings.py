@@ -23,6 +23,7 @@ from pathlib import Path
 from types import ModuleType
 
 from baseline.fib_settings import SettingsError, shorten
+from engine_flavours import FLAVOURS
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,10 @@ class EngineFlavour:
 
 
 # The builds of the same engine: the plain-Python package and the packages generated from it.
+# The compiled ones are engine_flavours.py's, each built by `make build-scoring-NAME`.
 ENGINE_FLAVOURS: dict[str, EngineFlavour] = {
     "python": EngineFlavour("fraud_scoring", None),
-    "cython": EngineFlavour("fraud_scoring_cython", "build-scoring-cython"),
-    "cython-typed": EngineFlavour("fraud_scoring_cython_typed", "build-scoring-cython-typed"),
-    "mypyc": EngineFlavour("fraud_scoring_mypyc", "build-scoring-mypyc"),
+    **{f.name: EngineFlavour(f.package, f"build-scoring-{f.name}") for f in FLAVOURS},
 }
 DEFAULT_ENGINE = "python"
 

@@ -26,10 +26,9 @@ from docker_files import (
 from dockerfile_checks import PROBE_START_PERIOD_MIN, unmet
 from dockerignore import IgnoreRule, is_ignored
 from processes import run_group
-from variants import ROOT, VARIANTS, Variant
+from variants import ROOT, SUPERVISOR_ALLOWANCE_MIB, VARIANTS, Variant
 
 RESULTS_FILE = ROOT / "benchmarks" / "results" / "latest.json"
-SUPERVISOR_ALLOWANCE_MIB = {"pypy": 256, "cpython": 64}
 MEMORY_MARGIN = 1.25
 
 # Paths the build context must never hold: environments, build output, caches, history, results.
