@@ -28,6 +28,23 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+# Locust spends its first second starting its users: a 1-second run completed no request here.
+MIN_LOCUST_SECONDS = 2
+
+
+def _locust_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if seconds != 0 and not MIN_LOCUST_SECONDS <= seconds < float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"expected 0 (skip Locust) or at least {MIN_LOCUST_SECONDS} seconds (Locust needs one "
+            f"to start its users), got {text!r}"
+        )
+    return seconds
+
+
 def _names(text: str, known: list[str] | None = None) -> list[str]:
     from variants import variant_names
 
@@ -68,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-point-seconds", type=float, help="longest wrk run at a slow point")
     run.add_argument("--warmup-max-cpython", type=float, help="seconds (default 8)")
     run.add_argument("--warmup-max-pypy", type=float, help="seconds (default 30)")
-    run.add_argument("--locust-seconds", type=float, help="0 skips Locust (default 10)")
+    run.add_argument("--locust-seconds", type=_locust_seconds, help="0 skips Locust (default 10)")
     run.add_argument("--locust-users", type=int, help="Locust users (default 16)")
     run.add_argument("--locust-processes", type=int, help="Locust worker processes (default 1)")
     run.add_argument(
@@ -98,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scoring-seconds", type=float, help="seconds per wrk run (default 4)")
     run.add_argument("--scoring-repeats", type=_positive, help="wrk runs per flavour (default 3)")
     run.add_argument(
-        "--scoring-locust-seconds", type=float, help="0 skips the scoring Locust run (default 8)"
+        "--scoring-locust-seconds",
+        type=_locust_seconds,
+        help="0 skips the scoring Locust run (default 8)",
     )
     run.add_argument("--scoring-warmup-max-pypy", type=float, help="seconds (default 45)")
     run.add_argument("--ladder-seconds", type=_positive, help="seconds per ladder run (default 2)")

@@ -17,6 +17,7 @@ import statistics
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from benchmarks.planning import START_STOP_SECONDS
 from benchmarks.records import cores_run_entry, cores_section, recorded_outcome
 from benchmarks.results import Json, summarize_repeats
 from benchmarks.sweep import plan_point, probe_compute_times, run_repeats, warm_up_variant
@@ -54,7 +55,7 @@ def measure_one(run: Run, name: str, workers: int, cpus: set[int], entry: Json) 
     options = run.options
     variant = get_variant(name)
     label = f"cores: {name}, {workers} worker{'s' if workers > 1 else ''} on {len(cpus)} CPUs"
-    run.progress.step(f"{label}: starting", 3)
+    run.progress.step(f"{label}: starting", START_STOP_SECONDS)
     with served_target(variant, workers=workers, fib_max_n=options.fib_max_n, cpus=cpus) as target:
         entry["warmup"] = warm_up_variant(run, target)
         compute_ms = probe_compute_times(target, options.cores_n)

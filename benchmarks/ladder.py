@@ -27,6 +27,7 @@ from benchmarks.ladder_plan import (
     ladder_rungs,
     ladder_stacks,
 )
+from benchmarks.planning import WRK_OVERHEAD_SECONDS, expected_warmup_seconds, ladder_start_seconds
 from benchmarks.records import ladder_section, ladder_stack_entry, recorded_outcome, rung_entry
 from benchmarks.results import Json, summarize_repeats
 from benchmarks.servers import start_server, stop_server, wait_until_healthy
@@ -56,7 +57,10 @@ def measure_stack(run: Run, stack: Stack, entry: Json) -> None:
     """Start every rung's server, check and warm each, then the interleaved repeats."""
     rungs = ladder_rungs(stack, run.options.variants)
     with ExitStack() as cleanup:
-        run.progress.step(f"ladder {stack.name}: starting {len(rungs)} servers", 3)
+        run.progress.step(
+            f"ladder {stack.name}: starting {len(rungs)} servers",
+            ladder_start_seconds(stack.interpreter, len(rungs)),
+        )
         targets = [start_rung(run, rung, cleanup) for rung in rungs]
         for rung, target in zip(rungs, targets):
             check_rung(rung, target)
@@ -100,7 +104,10 @@ def rung_entry_of(rung: Rung) -> Json:
 def warm_up_rung(run: Run, stack: Stack, rung: Rung, target: Target) -> Json:
     """The rung's warm-up at GET /fib/0, up to the interpreter's warm-up limit (the variants')."""
     limit = run.options.warmup_max_seconds[stack.interpreter]
-    run.progress.step(f"ladder {stack.name}: warming up {rung.key}", limit * 0.6)
+    run.progress.step(
+        f"ladder {stack.name}: warming up {rung.key}",
+        expected_warmup_seconds(limit, stack.interpreter),
+    )
     url = target.base_url + LADDER_PATH
     return warm_up(warmup_plan(url, LADDER_CONNECTIONS), 0, limit, run.load_cpus)
 
@@ -115,7 +122,7 @@ def measure_interleaved(
         for rung, target, record in zip(rungs, targets, records):
             run.progress.step(
                 f"ladder {stack.name}: {rung.key} ({index + 1}/{options.ladder_repeats})",
-                options.ladder_seconds + 0.5,
+                options.ladder_seconds + WRK_OVERHEAD_SECONDS,
             )
             url = target.base_url + LADDER_PATH
             plan = WrkPlan(url, LADDER_CONNECTIONS, options.ladder_seconds, WRK_TIMEOUT_SECONDS)

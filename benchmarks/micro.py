@@ -53,6 +53,8 @@ WORKER = ROOT / "benchmarks" / "micro_worker.py"
 C_SOURCE = ROOT / "benchmarks" / "c" / "fib.c"
 JIT_WARMUPS = 3  # values PyPy skips per process; its JIT is warm after the first one here
 FAST_MIN_TIME = 0.05  # seconds per value; pyperf's default is 0.1
+FAST_PROCESSES = 3  # pyperf's default: 20 on CPython, 6 under a JIT
+FAST_VALUES = 3  # per process; pyperf's default: 3 on CPython, 10 under a JIT
 C_REPEATS = 60  # as many values as pyperf's default run collects; each takes >= 10 ms
 C_REPEATS_FAST = 20
 TIMEOUT_SECONDS = 300  # per command; a whole combination takes 10-20 s here
@@ -110,9 +112,11 @@ def micro_command(
         "--quiet",
     ]
     if fast:
-        # pyperf's --fast halves the processes and cuts the values per process; shorter values
-        # halve the rest (pyperf rounds loops up to a power of two, so a value takes 1-2x this).
-        command.extend(("--fast", "--min-time", str(FAST_MIN_TIME)))
+        # A smoke run: a few processes of a few short values each (pyperf's own --fast still
+        # runs 10 processes on CPython); pyperf rounds loops up to a power of two, so a value
+        # takes 1-2x FAST_MIN_TIME.
+        command.extend(("--processes", str(FAST_PROCESSES), "--values", str(FAST_VALUES)))
+        command.extend(("--min-time", str(FAST_MIN_TIME)))
     if combination.interpreter == "pypy":
         command.extend(("--warmups", str(JIT_WARMUPS)))
     elif cpus:

@@ -69,19 +69,20 @@ class Options:
 QUICK: dict[str, Any] = {
     "n_values": [0, 20],
     "repeats": 1,
-    "duration_seconds": 2.0,
+    "duration_seconds": 1.0,
     "max_point_seconds": 6.0,
-    "warmup_max_seconds": {"cpython": 1, "pypy": 3},
+    "warmup_max_seconds": {"cpython": 1, "pypy": 1},
     "locust_seconds": 2.0,
     "ladder_seconds": 1,
     "ladder_repeats": 1,
     "ladder_other_stacks": False,
     "cores_workers": [2],
+    "cores_n": 25,
     "micro_fast": True,
     "scoring_seconds": 1.0,
     "scoring_repeats": 1,
     "scoring_locust_seconds": 2.0,
-    "scoring_warmup_max_seconds": {"cpython": 1, "pypy": 3},
+    "scoring_warmup_max_seconds": {"cpython": 1, "pypy": 1},
 }
 
 
@@ -143,15 +144,40 @@ def _port_in_use(port: int) -> bool:
         return probe.connect_ex((LOOPBACK, port)) == 0
 
 
+# Seconds each kind of step took beyond its load on the 2-core reference machine (start, contract
+# check, stop; Locust's start-up), so that the first ETA is close to the run it announces.
+START_STOP_SECONDS = 1.5
+WRK_OVERHEAD_SECONDS = 0.4
+LOCUST_OVERHEAD_SECONDS = 0.7
+# A warm-up stops at its plateau (it needs six 1-second points to see one) or at its limit.
+TYPICAL_WARMUP_SECONDS = {"cpython": 7.0, "pypy": 12.0}
+
+
+def expected_warmup_seconds(limit: float, interpreter: str) -> float:
+    return min(max(limit, 1.0), TYPICAL_WARMUP_SECONDS[interpreter]) + 0.1
+
+
+def ladder_start_seconds(interpreter: str, servers: int) -> float:
+    return servers * (1.0 if interpreter == "pypy" else 0.4) + 2.0
+
+
+def micro_seconds(options: Options) -> float:
+    return 20 if options.micro_fast else 90
+
+
 def estimate_seconds(options: Options) -> float:
     """A first estimate of the run's length, for the progress bar (refined as points are sized)."""
     points = len(options.n_values) * len(options.connections) * options.repeats
-    per_variant = 6 + points * (options.duration_seconds + 0.5) + options.locust_seconds + 3
-    warmups = sum(options.warmup_max_seconds[get_variant(v).interpreter] for v in options.variants)
-    micro = (25 if options.micro_fast else 90) if options.micro else 0
+    locust = options.locust_seconds + LOCUST_OVERHEAD_SECONDS if options.locust_seconds else 0
+    per_variant = START_STOP_SECONDS + points * (options.duration_seconds + WRK_OVERHEAD_SECONDS)
+    warmups = sum(
+        expected_warmup_seconds(options.warmup_max_seconds[i], i)
+        for i in (get_variant(v).interpreter for v in options.variants)
+    )
+    micro = micro_seconds(options) if options.micro else 0
     return (
-        per_variant * len(options.variants)
-        + warmups * 0.7
+        (per_variant + locust) * len(options.variants)
+        + warmups
         + (estimate_ladder_seconds(options) if options.ladder else 0)
         + (estimate_cores_seconds(options) if options.cores else 0)
         + (estimate_scoring_seconds(options) if options.scoring else 0)
@@ -163,21 +189,33 @@ def estimate_ladder_seconds(options: Options) -> float:
     total = 0.0
     for stack in ladder_stacks(options.variants, options.ladder_other_stacks):
         rungs = len(ladder_rungs(stack, options.variants))
-        warmup = options.warmup_max_seconds[stack.interpreter] * 0.6
-        total += 3 + rungs * (warmup + options.ladder_repeats * (options.ladder_seconds + 0.5))
+        limit = options.warmup_max_seconds[stack.interpreter]
+        warmup = expected_warmup_seconds(limit, stack.interpreter)
+        start = ladder_start_seconds(stack.interpreter, rungs)
+        measured = options.ladder_repeats * (options.ladder_seconds + WRK_OVERHEAD_SECONDS)
+        total += start + rungs * (warmup + measured)
     return total
 
 
 def estimate_cores_seconds(options: Options) -> float:
     runs = [get_variant(name).interpreter for name in options.variants] * len(options.cores_workers)
-    measured = options.repeats * (options.duration_seconds + 0.5)
-    return sum(5 + options.warmup_max_seconds[i] * 0.7 + measured for i in runs)
+    # each repeat ends by draining the requests still queued at cores_n
+    measured = options.repeats * (options.duration_seconds + WRK_OVERHEAD_SECONDS + 2)
+    return sum(
+        START_STOP_SECONDS + expected_warmup_seconds(options.warmup_max_seconds[i], i) + measured
+        for i in runs
+    )
 
 
 def estimate_scoring_seconds(options: Options) -> float:
     total = 0.0
     for name in options.scoring_variants:
-        warmup = options.scoring_warmup_max_seconds[get_variant(name).interpreter] * 0.8
-        measured = options.scoring_repeats * (options.scoring_seconds + 0.5)
-        total += 8 + warmup + measured + options.scoring_locust_seconds + 3
+        interpreter = get_variant(name).interpreter
+        warmup = expected_warmup_seconds(
+            options.scoring_warmup_max_seconds[interpreter], interpreter
+        )
+        measured = options.scoring_repeats * (options.scoring_seconds + WRK_OVERHEAD_SECONDS)
+        locust = options.scoring_locust_seconds
+        total += START_STOP_SECONDS + warmup + measured
+        total += locust + LOCUST_OVERHEAD_SECONDS if locust else 0
     return total

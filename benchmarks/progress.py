@@ -15,6 +15,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+PACE_AFTER_SECONDS = 30.0  # of estimated work, before the ETA follows the pace measured so far
+
 
 class RunProgress:
     def __init__(self, console: Console | None = None, quiet: bool = False) -> None:
@@ -55,8 +57,15 @@ class RunProgress:
             )
         elif not self.quiet:
             elapsed = time.monotonic() - self.started
-            left = max(self.total - self.done, 0.0)
+            left = max(self.total - self.done, 0.0) * self.pace(elapsed)
             self.console.print(f"[{_clock(elapsed)} | ETA {_clock(left)}] {label}", highlight=False)
+
+    def pace(self, elapsed: float) -> float:
+        """Seconds taken per estimated second so far, once enough has run to say (the
+        estimate's constants come from one machine; a slower one corrects them as it goes)."""
+        if self.done < PACE_AFTER_SECONDS:
+            return 1.0
+        return min(max(elapsed / self.done, 0.5), 2.0)
 
     def say(self, text: str) -> None:
         if not self.quiet:

@@ -23,9 +23,11 @@ from benchmarks.ladder import measure_ladder
 from benchmarks.locust_run import locust_version
 from benchmarks.micro import run_micro
 from benchmarks.planning import (
+    START_STOP_SECONDS,
     Options,
     check_can_measure,
     estimate_seconds,
+    micro_seconds,
     plan_pinning,
     plan_ports,
 )
@@ -106,7 +108,7 @@ class Run:
             wait_for_health(target.base_url)
             yield target
             return
-        self.progress.step(f"{variant.name}: starting on :{port}", 3)
+        self.progress.step(f"{variant.name}: starting on :{port}", START_STOP_SECONDS)
         with served_target(
             variant,
             port=port,
@@ -149,9 +151,7 @@ class Run:
 
     def measure_micro(self) -> None:
         options = self.options
-        self.progress.step(
-            "micro-benchmark of the hot path (pyperf)", 25 if options.micro_fast else 90
-        )
+        self.progress.step("micro-benchmark of the hot path (pyperf)", micro_seconds(options))
         try:
             self.results["micro"] = run_micro(
                 n=options.micro_n,

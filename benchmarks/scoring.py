@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from benchmarks.locust_run import run_locust
+from benchmarks.planning import LOCUST_OVERHEAD_SECONDS, START_STOP_SECONDS, expected_warmup_seconds
 from benchmarks.records import recorded_outcome, scoring_entry, scoring_load, scoring_section
 from benchmarks.results import Json, variant_memory
 from benchmarks.sweep import run_repeats
@@ -67,7 +68,7 @@ def measure_flavour(run: Run, name: str, bodies: Path, entry: Json) -> None:
     """One flavour: served, verified, warmed up, measured by wrk and Locust, stopped."""
     options = run.options
     variant = get_variant(name)
-    run.progress.step(f"scoring: {name}: starting", 3)
+    run.progress.step(f"scoring: {name}: starting", START_STOP_SECONDS)
     with served_target(
         variant,
         workers=run.pinning["workers"],
@@ -91,7 +92,7 @@ def measure_flavour(run: Run, name: str, bodies: Path, entry: Json) -> None:
 
 def verify_flavour(run: Run, target: Target, entry: Json) -> None:
     """The contract before any load: a flavour that answers wrongly is not measured."""
-    run.progress.step(f"scoring: {target.variant.name}: verifying the contract", 3)
+    run.progress.step(f"scoring: {target.variant.name}: verifying the contract", 0)
     entry["verification"] = verification = verify_scoring(target.base_url)
     run.save()
     if not verification["passed"]:
@@ -115,7 +116,10 @@ def wrk_plan(target: Target, connections: int, seconds: float, bodies: Path) -> 
 def warm_up_flavour(run: Run, target: Target, plan: WrkPlan) -> Json:
     """1-second runs of the measured load until requests/s stops rising (benchmarks/warmup.py)."""
     limit = run.options.scoring_warmup_max_seconds[target.variant.interpreter]
-    run.progress.step(f"scoring: {target.variant.name}: warming up (up to {limit:.0f} s)", limit)
+    run.progress.step(
+        f"scoring: {target.variant.name}: warming up (up to {limit:.0f} s)",
+        expected_warmup_seconds(limit, target.variant.interpreter),
+    )
     return warm_up(plan, None, limit, run.load_cpus, time.monotonic())
 
 
@@ -126,7 +130,8 @@ def measure_locust(run: Run, target: Target) -> Json | None:
     if seconds <= 0:
         return None
     run.progress.step(
-        f"scoring: {target.variant.name}: locust scenario ({seconds:.0f} s)", seconds + 3
+        f"scoring: {target.variant.name}: locust scenario ({seconds:.0f} s)",
+        seconds + LOCUST_OVERHEAD_SECONDS,
     )
     repeat = run.sampled_run(
         target,

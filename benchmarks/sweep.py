@@ -11,6 +11,11 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from benchmarks.locust_run import run_locust
+from benchmarks.planning import (
+    LOCUST_OVERHEAD_SECONDS,
+    WRK_OVERHEAD_SECONDS,
+    expected_warmup_seconds,
+)
 from benchmarks.records import locust_record, wrk_record
 from benchmarks.results import Json
 from benchmarks.target import Target
@@ -41,7 +46,7 @@ def measure_target(run: Run, target: Target, entry: Json) -> None:
 def verify_contract(run: Run, target: Target, entry: Json) -> None:
     """Check the answers before timing them (a wrong server is not measured), and record the
     runtime the server reports."""
-    run.progress.step(f"{target.variant.name}: verifying the contract", 2)
+    run.progress.step(f"{target.variant.name}: verifying the contract", 0)
     entry["verification"] = verification = verify(target.base_url, run.options.fib_max_n)
     run.save()
     if not verification["passed"]:
@@ -55,7 +60,10 @@ def warm_up_variant(run: Run, target: Target) -> Json:
     curve's clock starts with the primer (benchmarks/warmup.py)."""
     options = run.options
     limit = options.warmup_max_seconds[target.variant.interpreter]
-    run.progress.step(f"{target.variant.name}: warming up (up to {limit:.0f} s)", limit * 0.7)
+    run.progress.step(
+        f"{target.variant.name}: warming up (up to {limit:.0f} s)",
+        expected_warmup_seconds(limit, target.variant.interpreter),
+    )
     started = time.monotonic()
     for n in sorted(set(options.n_values)):
         fetch(target.base_url, f"/fib/{n}")
@@ -82,7 +90,7 @@ def measure_point(
     plan = plan_point(run, f"{target.base_url}/fib/{n}", connections, capacity)
     label = f"{target.variant.name}: wrk n={n} c={connections}"
     repeats: list[Json] = []
-    planned = options.duration_seconds + 0.5  # what estimate_seconds assumed for each run
+    planned = options.duration_seconds + WRK_OVERHEAD_SECONDS  # what estimate_seconds assumed
     run_repeats(run, target, plan, label, run.load_cpus, repeats, planned)
     name = target.variant.name
     run.add_record(wrk_record(name, n, connections, plan.duration_seconds, repeats, compute_ms))
@@ -116,7 +124,7 @@ def run_repeats(
     for index in range(repeats):
         run.progress.step(
             f"{label} ({index + 1}/{repeats}, {plan.duration_seconds:.0f} s)",
-            plan.duration_seconds + 0.5,
+            plan.duration_seconds + WRK_OVERHEAD_SECONDS,
             planned=planned,
         )
         load = partial(run_wrk, plan, load_cpus)
@@ -130,7 +138,7 @@ def measure_locust(run: Run, target: Target) -> None:
         return
     run.progress.step(
         f"{target.variant.name}: locust mixed scenario ({options.locust_seconds:.0f} s)",
-        options.locust_seconds + 3,
+        options.locust_seconds + LOCUST_OVERHEAD_SECONDS,
     )
     repeat = run.sampled_run(
         target,
