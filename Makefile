@@ -10,21 +10,23 @@ CPYTHON := $(CPYTHON_VENV)/bin/python
 PYPY_PYTHON := $(PYPY_VENV)/bin/python
 PIP_INSTALL := -m pip install --quiet --disable-pip-version-check
 CYTHON_DIR := cython-optimized
-CYTHON_SOURCES := $(CYTHON_DIR)/fib_cython.pyx $(CYTHON_DIR)/setup.py $(CYTHON_DIR)/cython_build_flags.py
+CYTHON_SOURCES := $(CYTHON_DIR)/fib_cython.pyx $(CYTHON_DIR)/fib_pure.py $(CYTHON_DIR)/setup.py \
+	$(CYTHON_DIR)/cython_build_flags.py $(CYTHON_DIR)/build_timing.py
 # What also runs under PyPy; the HTTP suite starts the PyPy servers from the CPython run.
-PYPY_TESTS := tests/test_app_in_process.py tests/test_fib_cython.py tests/test_fraud_engine.py \
-	tests/test_scoring_in_process.py
+PYPY_TESTS := tests/test_app_in_process.py tests/test_fib_cython.py tests/test_fib_pure.py \
+	tests/test_fraud_engine.py tests/test_scoring_in_process.py
 
 .PHONY: help setup system-packages run-baseline run-cython run-pypy run-pypy-cython \
 	run-scoring run-scoring-cython run-scoring-cython-typed run-scoring-mypyc run-scoring-pypy \
-	run-scoring-pypy-lean build-scoring profile bench bench-quick docker-check test test-cpython \
+	run-scoring-pypy-lean run-baseline-cpython3.12 run-baseline-cpython3.13 other-cpythons \
+	build-scoring profile bench bench-quick bench-article docker-check test test-cpython \
 	test-pypy lint clean
 
 # Extra options for the harness, e.g. make bench BENCH_ARGS="--variants baseline,pypy --n 20,30"
 BENCH_ARGS ?=
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-26s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9.-]+:.*## / {printf "  make %-26s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 SETUP_PARTS := system-packages $(CPYTHON_VENV)/.installed $(PYPY_VENV)/.installed \
 	$(CPYTHON_VENV)/.import-paths $(PYPY_VENV)/.import-paths \
@@ -42,6 +44,7 @@ PYPY_REQUIREMENTS := pypy-deployment/requirements.txt pypy-deployment/requiremen
 	benchmarks/requirements-pypy.txt
 
 $(CPYTHON_VENV)/.installed: baseline/requirements.txt $(CPYTHON_REQUIREMENTS) | system-packages
+	@$(PYTHON) scripts/check-python.py $(PYTHON)
 	@echo "Creating the CPython environment in $(CPYTHON_VENV)"
 	$(PYTHON) -m venv --clear $(CPYTHON_VENV)
 	$(CPYTHON) $(PIP_INSTALL) $(addprefix -r ,$(CPYTHON_REQUIREMENTS))
@@ -66,10 +69,13 @@ IMPORT_PATHS := $(CURDIR)\n$(CURDIR)/baseline\n$(CURDIR)/cython-optimized\n$(CUR
 		pathlib.Path(sysconfig.get_paths()["purelib"], "fastapi_hot_paths.pth").write_text("$(IMPORT_PATHS)")'
 	@touch $@
 
-# Each interpreter gets its own build of the same .pyx (the file names differ by ABI suffix).
-$(CYTHON_DIR)/build/%.stamp: $(CYTHON_SOURCES) .venv/%/.installed
-	@echo "Building fib_cython for $*"
+# Each interpreter gets its own build of the same sources (the file names differ by ABI suffix),
+# in place as the apps import them; build_timing.py then builds them once more from scratch in a
+# temporary folder and records how long Cython and the C compiler each took.
+$(CYTHON_DIR)/build/%.stamp: $(CYTHON_SOURCES) .venv/%/.installed .venv/%/.import-paths
+	@echo "Building fib_cython and fib_pure for $*"
 	cd $(CYTHON_DIR) && ../.venv/$*/bin/python setup.py --quiet build_ext --inplace --build-temp build/temp-$*
+	cd $(CYTHON_DIR) && ../.venv/$*/bin/python build_timing.py --interpreter ../.venv/$*/bin/python --out build/$*.timing.json
 	@touch $@
 
 run-baseline: setup ## serve the baseline (CPython, pure Python) on 127.0.0.1:8000
@@ -102,6 +108,17 @@ run-scoring-pypy: setup ## the scoring service as written, under PyPy, on 127.0.
 run-scoring-pypy-lean: setup ## under PyPy, the request checked in plain Python, on 127.0.0.1:8015
 	@$(CPYTHON) serve.py scoring-pypy-lean
 
+# The baseline on newer CPythons, where they are installed (python3.12/3.13 on PATH or in pyenv):
+# not part of setup, since a fresh machine has neither; the article check needs them.
+other-cpythons: $(CPYTHON_VENV)/.import-paths ## environments for CPython 3.12 and 3.13 where installed
+	@bash scripts/ensure-other-cpythons.sh
+
+run-baseline-cpython3.12: setup other-cpythons ## the baseline on CPython 3.12 on 127.0.0.1:8020
+	@$(CPYTHON) serve.py baseline-cpython3.12
+
+run-baseline-cpython3.13: setup other-cpythons ## the baseline on CPython 3.13 on 127.0.0.1:8021
+	@$(CPYTHON) serve.py baseline-cpython3.13
+
 # The case study's compiled engine flavours (CPython only; the plain package needs no build).
 # build_engines.py rebuilds only what changed (a run with nothing to do takes a fraction of a
 # second), so make runs it every time.
@@ -126,6 +143,12 @@ bench: setup ## verify and measure every variant; a complete run replaces the re
 bench-quick: setup ## a short smoke run; writes to benchmarks/results/scratch/, not the reference
 	$(CPYTHON) -m benchmarks run --quick $(BENCH_ARGS)
 
+# Extra options for the article check, e.g. make bench-article ARTICLE_ARGS="--quick"
+ARTICLE_ARGS ?=
+
+bench-article: setup other-cpythons ## measure the article's claims on this machine (README: Checking the article)
+	$(CPYTHON) -m benchmarks.article $(ARTICLE_ARGS)
+
 docker-check: setup ## check the Docker files without an engine (and build them where one runs)
 	$(CPYTHON) pypy-deployment/docker_check.py
 
@@ -142,6 +165,6 @@ test-cpython: setup ## every test under CPython, including real servers of all f
 test: lint docker-check test-pypy test-cpython ## everything: set-up, lint, Docker checks, both test runs
 
 clean: ## remove the environments and everything the build made
-	rm -rf .venv $(CYTHON_DIR)/build $(CYTHON_DIR)/fib_cython.c $(CYTHON_DIR)/*.so
+	rm -rf .venv $(CYTHON_DIR)/build $(CYTHON_DIR)/fib_cython.c $(CYTHON_DIR)/fib_pure.c $(CYTHON_DIR)/*.so
 	rm -rf .pytest_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

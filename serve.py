@@ -4,14 +4,25 @@ Reads HOST (default 127.0.0.1), PORT (the variant's default), WORKERS (default: 
 process may use) and the app's own settings (the Fibonacci apps': FIB_MAX_N, default 35,
 FIB_BUDGET_SECONDS, default 10, FIB_INLINE_SECONDS, default 0.001; the scoring service's:
 SCORING_ENGINE and SCORING_VALIDATION, set by its variant), checks them all before anything
-starts, then replaces itself with uvicorn under the variant's interpreter, so stopping this process
-stops the server.
+starts, then replaces itself with uvicorn under the variant's interpreter (the same process, so
+stopping this process stops the server).
+
+uvicorn runs in that process behind a handler that makes a stop by SIGINT or SIGTERM exit with
+status 0. Without it, a single uvicorn process (WORKERS=1) dies by the SIGTERM it has just handled:
+after its graceful shutdown it raises the signal again with the handler it found (the default, which
+kills), see capture_signals in uvicorn/server.py
+(https://github.com/encode/uvicorn/blob/master/uvicorn/server.py). GNU make reports a recipe that
+died by a signal, or exited non-zero, as a failure ("make: *** [Makefile:NN: run-pypy]
+Terminated"), and make passes its own SIGTERM (an IDE's stop button, `script`, `timeout`) on to the
+recipe. A Ctrl-C while the app is still importing ends with status 0 too, instead of a traceback
+(in uvicorn's workers as well).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 from collections.abc import Mapping
 
@@ -24,7 +35,7 @@ from baseline.fib_settings import (
     read_host,
     read_inline_seconds,
 )
-from variants import Variant, get_variant, server_command, server_environment
+from variants import INTERPRETERS, Variant, get_variant, server_command, server_environment
 
 
 def build_command(variant: Variant, environ: Mapping[str, str]) -> list[str]:
@@ -48,7 +59,59 @@ def check_app_settings(variant: Variant, environ: Mapping[str, str]) -> None:
     read_inline_seconds(environ)
 
 
+# serve.py runs itself under the variant's interpreter in this mode: uvicorn's command line follows.
+UVICORN_MODE = "--uvicorn"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def stop_quietly(signum: int, frame: object) -> None:
+    """A stop asked for by a signal is a clean exit: status 0, no traceback.
+
+    Called while uvicorn's event loop runs, this is uvicorn raising again the signal it has
+    handled, its shutdown already done: returning lets it finish and exit 0. Before the loop
+    runs (the app still importing), nothing is to be shut down: exit at once.
+    """
+    if asyncio_loop_running():
+        return
+    raise SystemExit(0)
+
+
+def asyncio_loop_running() -> bool:
+    # sys.modules, not an import: a process that never started a loop need not load asyncio.
+    asyncio = sys.modules.get("asyncio")
+    return asyncio is not None and asyncio._get_running_loop() is not None
+
+
+def quiet_stops() -> None:
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, stop_quietly)
+
+
+def in_process_command(command: list[str]) -> list[str]:
+    """`python -m uvicorn ARGS` (variants.server_command) as `python serve.py --uvicorn ARGS`."""
+    interpreter, module_flag, module, *arguments = command
+    if (module_flag, module) != ("-m", "uvicorn"):
+        raise ValueError(f"not a uvicorn command: {command}")
+    return [interpreter, os.path.abspath(__file__), UVICORN_MODE, *arguments]
+
+
+def run_uvicorn(arguments: list[str]) -> int:
+    """uvicorn's command line in this process, its stops made quiet (see the module docstring).
+
+    uvicorn puts its own handlers in place while it serves and restores these afterwards; in
+    multi-worker mode its supervisor keeps its own and exits 0 by itself.
+    """
+    quiet_stops()
+    from uvicorn.main import main as uvicorn_main
+
+    uvicorn_main.main(args=arguments, prog_name="uvicorn")
+    return 0  # not reached: click exits
+
+
 def main(argv: list[str]) -> int:
+    quiet_stops()
+    if argv[1:2] == [UVICORN_MODE]:
+        return run_uvicorn(argv[2:])
     # `--python PATH` runs the server under PATH instead of the variant's virtual environment
     # (a container has one interpreter and no .venv).
     if len(argv) == 4 and argv[2] == "--python":
@@ -67,12 +130,20 @@ def main(argv: list[str]) -> int:
     if interpreter is not None:
         command[0] = shutil.which(interpreter) or interpreter
     if not os.path.exists(command[0]):
-        print(f"serve.py: {command[0]} is missing; run `make setup`", file=sys.stderr)
+        fix = "make setup" if variant.interpreter in INTERPRETERS else "make other-cpythons"
+        print(f"serve.py: {command[0]} is missing; run `{fix}`", file=sys.stderr)
         return 2
     print(f"serve.py: {variant.name} ({variant.display_name}): {' '.join(command[1:])}", flush=True)
-    os.execve(command[0], command, server_environment(dict(os.environ), variant))
+    launch = in_process_command(command)
+    os.execve(launch[0], launch, server_environment(dict(os.environ), variant))
     return 0  # not reached
 
+
+# uvicorn's workers (WORKERS > 1) are started by multiprocessing's "spawn", which runs this file
+# again as __mp_main__ in each new worker before the worker imports the app: a Ctrl-C while a
+# worker is still starting ends it quietly too.
+if __name__ == "__mp_main__":
+    quiet_stops()
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv))

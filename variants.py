@@ -17,6 +17,12 @@ INTERPRETERS: dict[str, Path] = {
     "cpython": ROOT / ".venv" / "cpython" / "bin" / "python",
     "pypy": ROOT / ".venv" / "pypy" / "bin" / "python",
 }
+# Newer CPythons, for "should I just upgrade CPython?": `make other-cpythons` creates these where
+# the interpreter is installed (the harness skips the rows of the ones that are absent).
+OTHER_CPYTHONS: dict[str, Path] = {
+    f"cpython{version}": ROOT / ".venv" / f"cpython{version}" / "bin" / "python"
+    for version in ("3.12", "3.13")
+}
 
 
 # PyPy's GC sizes its nursery from the CPU's cache unless told, so the same app stayed small on one
@@ -36,7 +42,7 @@ SUPERVISOR_ALLOWANCE_MIB = {"pypy": 256, "cpython": 64}
 class Variant:
     name: str
     display_name: str
-    interpreter: str  # a key of INTERPRETERS
+    interpreter: str  # a key of INTERPRETERS or OTHER_CPYTHONS
     app: str  # uvicorn's "module:attribute"
     default_port: int
     # uvicorn's event loop and HTTP parser, chosen by measurement (the benchmark's ladder measures
@@ -51,7 +57,16 @@ class Variant:
 
     @property
     def interpreter_path(self) -> Path:
-        return INTERPRETERS[self.interpreter]
+        return {**INTERPRETERS, **OTHER_CPYTHONS}[self.interpreter]
+
+    @property
+    def family(self) -> str:
+        """ "cpython" or "pypy": what settings per interpreter (warm-up limits) are keyed by."""
+        return "pypy" if self.interpreter == "pypy" else "cpython"
+
+    @property
+    def installed(self) -> bool:
+        return self.interpreter_path.exists()
 
 
 VARIANTS: tuple[Variant, ...] = (
@@ -145,6 +160,20 @@ SCORING_VARIANTS: tuple[Variant, ...] = (
 )
 ALL_VARIANTS = VARIANTS + SCORING_VARIANTS
 
+# The baseline, unchanged, on newer CPythons (their own environments with the same pins).
+UPGRADE_VARIANTS: tuple[Variant, ...] = tuple(
+    Variant(
+        name=f"baseline-{interpreter}",
+        display_name=f"CPython {interpreter.removeprefix('cpython')}, pure Python",
+        interpreter=interpreter,
+        app="baseline.baseline_app:app",
+        default_port=8020 + index,
+        loop="uvloop",
+        http="httptools",
+    )
+    for index, interpreter in enumerate(OTHER_CPYTHONS)
+)
+
 
 def variant_names() -> list[str]:
     """The Fibonacci variants (the tutorial's)."""
@@ -156,10 +185,10 @@ def scoring_variant_names() -> list[str]:
 
 
 def get_variant(name: str) -> Variant:
-    for variant in ALL_VARIANTS:
+    for variant in ALL_VARIANTS + UPGRADE_VARIANTS:
         if variant.name == name:
             return variant
-    known = ", ".join(variant.name for variant in ALL_VARIANTS)
+    known = ", ".join(variant.name for variant in ALL_VARIANTS + UPGRADE_VARIANTS)
     raise KeyError(f"unknown variant {name!r}; the variants are: {known}")
 
 

@@ -85,7 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-point-seconds", type=float, help="longest wrk run at a slow point")
     run.add_argument("--warmup-max-cpython", type=float, help="seconds (default 8)")
     run.add_argument("--warmup-max-pypy", type=float, help="seconds (default 30)")
-    run.add_argument("--locust-seconds", type=_locust_seconds, help="0 skips Locust (default 10)")
+    run.add_argument("--locust-seconds", type=_locust_seconds, help="0 skips Locust (default 5)")
+    run.add_argument(
+        "--locust-repeats", type=_positive, help="fresh Locust runs per variant (default 3)"
+    )
     run.add_argument("--locust-users", type=int, help="Locust users (default 16)")
     run.add_argument("--locust-processes", type=int, help="Locust worker processes (default 1)")
     run.add_argument(
@@ -117,7 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--scoring-locust-seconds",
         type=_locust_seconds,
-        help="0 skips the scoring Locust run (default 8)",
+        help="0 skips the scoring Locust runs (default 4)",
+    )
+    run.add_argument(
+        "--scoring-locust-repeats", type=_positive, help="Locust runs per flavour (default 3)"
     )
     run.add_argument("--scoring-warmup-max-pypy", type=float, help="seconds (default 45)")
     run.add_argument("--ladder-seconds", type=_positive, help="seconds per ladder run (default 2)")
@@ -181,10 +187,10 @@ def options_from(arguments: argparse.Namespace) -> Options:
             setattr(options, key, value)
     for key in (
         "variants", "n_values", "connections", "repeats", "duration_seconds", "max_point_seconds",
-        "locust_seconds", "locust_users", "locust_processes", "ladder", "ladder_seconds",
-        "ladder_repeats", "cores", "cores_n",
+        "locust_seconds", "locust_repeats", "locust_users", "locust_processes", "ladder",
+        "ladder_seconds", "ladder_repeats", "cores", "cores_n",
         "micro", "micro_n", "start_servers", "scoring_variants", "scoring_seconds",
-        "scoring_repeats", "scoring_locust_seconds",
+        "scoring_repeats", "scoring_locust_seconds", "scoring_locust_repeats",
         "free_ports", "fib_max_n", "allow_busy", "output_dir",
     ):  # fmt: skip
         value = getattr(arguments, key)
@@ -283,6 +289,11 @@ def command_plot(arguments: argparse.Namespace) -> int:
 def command_readme(arguments: argparse.Namespace) -> int:
     """The generated parts of the README (the results section, the code excerpts) and of the case
     study (case-study/fraud-detection-migration.md)."""
+    from benchmarks.article_readme import (
+        ARTICLE_RESULTS,
+        load_article_results,
+        render_article_blocks,
+    )
     from benchmarks.case_study_doc import check_case_study, update_case_study
     from benchmarks.excerpts import refresh_excerpts
     from benchmarks.readme import README, render_readme
@@ -290,6 +301,9 @@ def command_readme(arguments: argparse.Namespace) -> int:
     results = load_results(arguments.results)
     current = README.read_text()
     wanted = refresh_excerpts(render_readme(current, results))
+    article = load_article_results()  # make bench-article's reference, when committed
+    if article is not None:
+        wanted = render_article_blocks(wanted, article, ARTICLE_RESULTS.parent)
     if arguments.check:
         stale_parts = check_case_study(results)
         if stale_parts:

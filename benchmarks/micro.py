@@ -1,16 +1,19 @@
 """The micro-benchmark: the hot path alone, fib_recursive(n) with no HTTP around it.
 
-Four combinations run through pyperf (benchmarks/micro_worker.py) under the interpreter they name:
-the baseline's pure-Python function and the Cython build, each on CPython and on PyPy (where the
-Cython module goes through cpyext). A fifth row is the same recursion in plain C on int64_t
-(benchmarks/c/fib.c), compiled by gcc with the flags cython-optimized/setup.py adds to each
-interpreter's own (COMPILE_FLAGS from cython-optimized/cython_build_flags.py; the row's name shows
-them). With the same
-flags gcc compiles the C fib and the extension's _fib to the same instructions
-(tests/test_micro.py checks it), so the rows differ only in what calls that code: the C row is the
-floor the Cython rows approach, and the interpreted rows say how far above it each interpreter
-lands. Like pyperf, the C program reports each value as the mean of a calibrated batch of calls.
-Every row also carries the value fib(n) that it computed, as "result".
+Four combinations (COMBINATIONS, what `make bench` measures) run through pyperf
+(benchmarks/micro_worker.py) under the interpreter they name: the baseline's pure-Python function
+and the Cython build, each on CPython and on PyPy (where the Cython module goes through cpyext).
+ARTICLE_COMBINATIONS separates the two changes of the article's pure-Python-mode example: the same
+recursion in Cython's pure Python mode (cython-optimized/fib_pure.py) compiled and uncompiled,
+and the iterative algorithm in plain Python (baseline/fib_iterative.py) on both interpreters.
+`python -m benchmarks.micro --set article` measures it. A last row is the same recursion in plain
+C on int64_t (benchmarks/c/fib.c), compiled by gcc with the flags cython-optimized/setup.py adds to
+each interpreter's own (COMPILE_FLAGS from cython-optimized/cython_build_flags.py; the row's name
+shows them). With the same flags gcc compiles the C fib and the extension's _fib to the same
+instructions (tests/test_micro.py checks it), so the rows differ only in what calls that code: the
+C row is the floor the Cython rows approach, and the interpreted rows say how far above it each
+interpreter lands. Like pyperf, the C program reports each value as the mean of a calibrated
+batch of calls. Every row also carries the value fib(n) that it computed, as "result".
 
 n is checked by whatever computes: micro_worker.py and the C program refuse an n whose result a
 signed 64-bit integer cannot hold, with their own message, which lands in "error".
@@ -30,12 +33,13 @@ warm-up values explicitly.
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import shutil
 import statistics
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -66,16 +70,27 @@ C_FLAGS = list(COMPILE_FLAGS)
 C_NAME = f"C (gcc {' '.join(C_FLAGS)})"
 
 
+# The results file's "implementation" for each of micro_worker's --implementation values; the
+# first two are what the apps report.
+IMPLEMENTATION_LABELS = {
+    "python": "python-recursive",
+    "cython": "cython-recursive",
+    "pure-compiled": "cython-pure-recursive",
+    "pure-uncompiled": "python-pure-recursive",
+    "iterative": "python-iterative",
+}
+
+
 @dataclass(frozen=True)
 class Combination:
     name: str
     interpreter: str  # a key of variants.INTERPRETERS
-    implementation: str  # micro_worker's --implementation: "python" or "cython"
+    implementation: str  # micro_worker's --implementation: a key of IMPLEMENTATION_LABELS
 
     @property
     def label(self) -> str:
-        """The results file's "implementation", as the apps report it."""
-        return f"{self.implementation}-recursive"
+        """The results file's "implementation"."""
+        return IMPLEMENTATION_LABELS[self.implementation]
 
 
 COMBINATIONS: tuple[Combination, ...] = (
@@ -84,6 +99,19 @@ COMBINATIONS: tuple[Combination, ...] = (
     Combination("Cython on CPython", "cpython", "cython"),
     Combination("Cython on PyPy", "pypy", "cython"),
 )
+
+# The article's pure-Python-mode example changes the compiler and the algorithm at once; these rows
+# show each change alone (the C row, the recursion in C, follows them as in every run).
+ARTICLE_COMBINATIONS: tuple[Combination, ...] = (
+    Combination("Python, recursive, on CPython", "cpython", "python"),
+    Combination("Python, recursive, on PyPy", "pypy", "python"),
+    Combination("Cython .pyx, recursive, on CPython", "cpython", "cython"),
+    Combination("Cython pure mode compiled, recursive, on CPython", "cpython", "pure-compiled"),
+    Combination("Cython pure mode uncompiled, recursive, on CPython", "cpython", "pure-uncompiled"),
+    Combination("Python, iterative, on CPython", "cpython", "iterative"),
+    Combination("Python, iterative, on PyPy", "pypy", "iterative"),
+)
+COMBINATION_SETS = {"default": COMBINATIONS, "article": ARTICLE_COMBINATIONS}
 
 
 class MicroError(RuntimeError):
@@ -227,8 +255,10 @@ def run_micro(
     work_dir: Path | None = None,
     on_step: Callable[[str], None] | None = None,
     interpreters: Mapping[str, Path] | None = None,
+    combinations: Sequence[Combination] = COMBINATIONS,
 ) -> Json:
-    """Measure fib_recursive(n) in the four combinations and in C: the results file's "micro".
+    """Measure fib(n) in each of `combinations` (by default the four of `make bench`), then in C:
+    the results file's "micro".
 
     `work_dir` keeps pyperf's JSON files and the C binary (a temporary folder otherwise);
     `interpreters` replaces variants.INTERPRETERS. A combination that fails is left out of
@@ -236,12 +266,13 @@ def run_micro(
     """
     if cpus is not None and not cpus:
         raise ValueError("cpus must name at least one CPU (or be None for no pinning)")
+    check_combinations(combinations)
     with tempfile.TemporaryDirectory(prefix="micro-") as temporary:
         folder = Path(work_dir) if work_dir is not None else Path(temporary)
         folder.mkdir(parents=True, exist_ok=True)
         steps: list[tuple[str, Callable[[], Json]]] = [
             (c.name, partial(measure_combination, c, n, folder, fast, cpus, interpreters))
-            for c in COMBINATIONS
+            for c in combinations
         ]
         steps.append((C_NAME, partial(measure_c, n, folder, fast, cpus)))
         results, errors = [], []
@@ -256,7 +287,43 @@ def run_micro(
     return {"n": n, "results": results, "error": "; ".join(errors) or None}
 
 
+def check_combinations(combinations: Sequence[Combination]) -> None:
+    """Each combination writes pyperf's file under its interpreter and implementation (see
+    measure_combination), so two with the same pair would measure one and report it twice."""
+    unknown = [c.name for c in combinations if c.implementation not in IMPLEMENTATION_LABELS]
+    if unknown:
+        raise ValueError(f"unknown implementation in {', '.join(unknown)}")
+    pairs = [(c.interpreter, c.implementation) for c in combinations]
+    repeated = sorted({f"{i}/{m}" for i, m in pairs if pairs.count((i, m)) > 1})
+    if repeated:
+        raise ValueError(f"combinations repeat an interpreter and implementation: {repeated}")
+
+
 def describe(error: Exception) -> str:
     if isinstance(error, MicroError):
         return str(error)
     return f"{type(error).__name__}: {error}"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python -m benchmarks.micro --set article`: one set measured on its own, its table printed
+    and, with --out, its "micro" section written as JSON (the reference results stay as they are).
+    """
+    from benchmarks.table_variants import micro_section
+
+    parser = argparse.ArgumentParser(description="the hot path alone, without HTTP (pyperf)")
+    parser.add_argument("--set", choices=sorted(COMBINATION_SETS), default="default")
+    parser.add_argument("--n", type=int, default=25)
+    parser.add_argument("--fast", action="store_true", help="a short smoke run")
+    parser.add_argument("--out", type=Path, help="write the results as JSON here")
+    args = parser.parse_args(argv)
+    combinations = COMBINATION_SETS[args.set]
+    result = run_micro(args.n, args.fast, on_step=print, combinations=combinations)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print("\n".join(micro_section({"micro": result})))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,4 +1,4 @@
-"""One micro-benchmark: a pyperf Runner timing one implementation of fib_recursive(n).
+"""One micro-benchmark: a pyperf Runner timing one implementation of fib(n).
 
 Run by benchmarks/micro.py under each interpreter (CPython 3.11 and PyPy 3.9, so Python 3.9
 syntax; the apps' folders are on its import path through the .pth file `make setup` installs):
@@ -7,7 +7,12 @@ syntax; the apps' folders are on its import path through the .pth file `make set
 
 pyperf re-executes this script for its worker processes; our own options reach them through
 `add_cmdline_args`. (`-n` is pyperf's --values, hence `--fib-n`.) Every process records the value
-fib_recursive(n) returned as the metadata "fib_result", so the caller can check what was timed.
+fib(n) returned as the metadata "fib_result", so the caller can check what was timed.
+
+The implementations: "python" (the baseline's recursion), "cython" (fib_cython.pyx compiled),
+"pure-compiled" and "pure-uncompiled" (cython-optimized/fib_pure.py, the same recursion in Cython's
+pure Python mode, as its compiled module and as the source file run by the interpreter), and
+"iterative" (baseline/fib_iterative.py, the other algorithm).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import pyperf
 
 from baseline.fib_settings import FIB_MAX_N_LIMIT
 
-IMPLEMENTATIONS = ("python", "cython")
+IMPLEMENTATIONS = ("python", "cython", "pure-compiled", "pure-uncompiled", "iterative")
 
 
 def load_fib(implementation: str) -> Callable[[int], int]:
@@ -27,10 +32,29 @@ def load_fib(implementation: str) -> Callable[[int], int]:
     # FastAPI app: about 1 s per process on PyPy). A copy run from a plain dict of globals instead
     # of a module's was 2.4x slower on PyPy: its JIT treats module globals specially.
     if implementation == "cython":
-        from fib_cython import fib_recursive
+        from fib_cython import fib_recursive as fib
+    elif implementation == "pure-compiled":
+        fib = load_pure_mode(compiled=True)
+    elif implementation == "pure-uncompiled":
+        fib = load_pure_mode(compiled=False)
+    elif implementation == "iterative":
+        from baseline.fib_iterative import fib_iterative as fib
     else:
-        from baseline.baseline_app import fib_recursive
-    return fib_recursive
+        from baseline.baseline_app import fib_recursive as fib
+    return fib
+
+
+def load_pure_mode(compiled: bool) -> Callable[[int], int]:
+    """fib_pure's function, from its compiled module or from its source file (which a compiled
+    fib_pure beside it would shadow on a plain import); an error if the wrong one loaded."""
+    import fib_pure
+
+    module = fib_pure if compiled else fib_pure.load_uncompiled()
+    loaded_compiled = module.COMPILED
+    if loaded_compiled != compiled:
+        wanted = "compiled (`make setup` builds it)" if compiled else "uncompiled"
+        raise RuntimeError(f"fib_pure from {module.__file__} is not {wanted}")
+    return module.fib_recursive
 
 
 def check_n(n: int) -> None:

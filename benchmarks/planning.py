@@ -33,7 +33,11 @@ class Options:
     max_point_seconds: float = 20.0
     warmup_n: int = 20
     warmup_max_seconds: dict[str, float] = field(default_factory=lambda: {"cpython": 8, "pypy": 30})
-    locust_seconds: float = 10.0
+    # Locust is repeated like wrk, each repeat a fresh run, so that its rows have a spread and
+    # `compare` a verdict. Three runs of 5 s (of 4 s for the case study) instead of one of 10 s
+    # (8 s) add about a minute to the full run, Locust's start-ups included.
+    locust_seconds: float = 5.0
+    locust_repeats: int = 3
     locust_users: int = 16
     locust_processes: int = 1
     ladder: bool = True  # the framework's ceiling per stack (benchmarks/ladder.py)
@@ -51,7 +55,8 @@ class Options:
     scoring_connections: int = 16
     scoring_seconds: float = 4.0
     scoring_repeats: int = 3
-    scoring_locust_seconds: float = 8.0
+    scoring_locust_seconds: float = 4.0
+    scoring_locust_repeats: int = 3
     # PyPy's JIT needs tens of seconds of this load before the scoring service stops speeding up.
     scoring_warmup_max_seconds: dict[str, float] = field(
         default_factory=lambda: {"cpython": 6, "pypy": 45}
@@ -73,6 +78,7 @@ QUICK: dict[str, Any] = {
     "max_point_seconds": 6.0,
     "warmup_max_seconds": {"cpython": 1, "pypy": 1},
     "locust_seconds": 2.0,
+    "locust_repeats": 1,
     "ladder_seconds": 1,
     "ladder_repeats": 1,
     "ladder_other_stacks": False,
@@ -82,6 +88,7 @@ QUICK: dict[str, Any] = {
     "scoring_seconds": 1.0,
     "scoring_repeats": 1,
     "scoring_locust_seconds": 2.0,
+    "scoring_locust_repeats": 1,
     "scoring_warmup_max_seconds": {"cpython": 1, "pypy": 1},
 }
 
@@ -161,6 +168,11 @@ def ladder_start_seconds(interpreter: str, servers: int) -> float:
     return servers * (1.0 if interpreter == "pypy" else 0.4) + 2.0
 
 
+def locust_seconds(seconds: float, repeats: int) -> float:
+    """`repeats` Locust runs of `seconds` each (0 s: none), each with Locust's start-up."""
+    return repeats * (seconds + LOCUST_OVERHEAD_SECONDS) if seconds else 0.0
+
+
 def micro_seconds(options: Options) -> float:
     return 20 if options.micro_fast else 90
 
@@ -168,11 +180,11 @@ def micro_seconds(options: Options) -> float:
 def estimate_seconds(options: Options) -> float:
     """A first estimate of the run's length, for the progress bar (refined as points are sized)."""
     points = len(options.n_values) * len(options.connections) * options.repeats
-    locust = options.locust_seconds + LOCUST_OVERHEAD_SECONDS if options.locust_seconds else 0
+    locust = locust_seconds(options.locust_seconds, options.locust_repeats)
     per_variant = START_STOP_SECONDS + points * (options.duration_seconds + WRK_OVERHEAD_SECONDS)
     warmups = sum(
         expected_warmup_seconds(options.warmup_max_seconds[i], i)
-        for i in (get_variant(v).interpreter for v in options.variants)
+        for i in (get_variant(v).family for v in options.variants)
     )
     micro = micro_seconds(options) if options.micro else 0
     return (
@@ -198,7 +210,7 @@ def estimate_ladder_seconds(options: Options) -> float:
 
 
 def estimate_cores_seconds(options: Options) -> float:
-    runs = [get_variant(name).interpreter for name in options.variants] * len(options.cores_workers)
+    runs = [get_variant(name).family for name in options.variants] * len(options.cores_workers)
     # each repeat ends by draining the requests still queued at cores_n
     measured = options.repeats * (options.duration_seconds + WRK_OVERHEAD_SECONDS + 2)
     return sum(
@@ -215,7 +227,6 @@ def estimate_scoring_seconds(options: Options) -> float:
             options.scoring_warmup_max_seconds[interpreter], interpreter
         )
         measured = options.scoring_repeats * (options.scoring_seconds + WRK_OVERHEAD_SECONDS)
-        locust = options.scoring_locust_seconds
-        total += START_STOP_SECONDS + warmup + measured
-        total += locust + LOCUST_OVERHEAD_SECONDS if locust else 0
+        locust = locust_seconds(options.scoring_locust_seconds, options.scoring_locust_repeats)
+        total += START_STOP_SECONDS + warmup + measured + locust
     return total

@@ -1,10 +1,15 @@
 """The plots of a results file, as PNGs: requests/s against n, latency percentiles, the warm-up
 curves, memory per worker, the framework ladder and the whole-machine runs (the last two in
 plots_ladder.py). A plot whose data the file lacks is skipped, not drawn empty.
+
+Every plot is at most MAX_COLUMNS panels wide (more panels wrap to another row), so none grows
+wider than about 1,600 px at figures.DPI, and its legend sits below its panels, outside the data,
+where it can cover no bar, line or label.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,10 +40,31 @@ MEMORY_KINDS = (
     ("end_pss_mib_per_worker", "PSS, end of run"),
 )
 WARMUP_X_LABEL = "seconds of load after the health wait and the contract check"
+# A grid of panels: at most this many side by side, each this many inches wide and high.
+MAX_COLUMNS = 3
+PANEL_WIDTH = 4.0
+PANEL_HEIGHT = 3.4
+LEGEND_FONT = "small"
 
 
 def wrk_records(results: Json) -> list[Json]:
     return [record for record in records_of(results, "wrk") if record.get("n") is not None]
+
+
+def panel_grid(results: Json, title: str, panels: int) -> tuple[Figure, list]:
+    """A figure of `panels` axes, MAX_COLUMNS to a row (figures.new_figure puts them all in one
+    row, which made five panels 3,420 px wide)."""
+    if panels <= 1:
+        return new_figure(results, title)
+    columns = min(panels, MAX_COLUMNS)
+    rows = math.ceil(panels / columns)
+    width, height = PANEL_WIDTH * columns + 1, PANEL_HEIGHT * rows + 1.6
+    figure, (placeholder,) = new_figure(results, title, width=width, height=height)
+    placeholder.remove()
+    axes = figure.subplots(rows, columns, squeeze=False).flatten().tolist()
+    for unused in axes[panels:]:
+        unused.remove()
+    return figure, axes[:panels]
 
 
 # Requests/s against n
@@ -81,7 +107,7 @@ def rps_figure(results: Json) -> Figure | None:
         return None
     connection_counts = sorted({record["connections"] for record in records})
     title = "Requests/s against n (wrk, median of repeats, bars min–max)"
-    figure, axes = new_figure(results, title, len(connection_counts))
+    figure, axes = panel_grid(results, title, len(connection_counts))
     for ax, connections in zip(axes, connection_counts):
         at_load = [record for record in records if record["connections"] == connections]
         for variant in variants_in_order(results, {record["variant"] for record in at_load}):
@@ -109,7 +135,7 @@ def latency_figure(results: Json) -> Figure | None:
     connections = max(record["connections"] for record in records)
     at_load = [record for record in records if record["connections"] == connections]
     n_values = sorted({record["n"] for record in at_load})
-    figure, axes = new_figure(
+    figure, axes = panel_grid(
         results, f"Latency percentiles (wrk, {connections} connections)", len(n_values)
     )
     for ax, n in zip(axes, n_values):
@@ -216,6 +242,39 @@ def memory_figure(results: Json) -> Figure | None:
     return figure
 
 
+# Legends
+
+
+def legends_below(figure: Figure) -> None:
+    """The figure's panel legends as one legend below its panels, outside every panel's data:
+    inside a panel, a legend covered the bars it explains (the latency plot at n = 25 and 30).
+    The figure functions (here, in plots_ladder.py and plots_scoring.py) give a panel its legend
+    as usual; this moves them all. Panels that show the same series share its entries."""
+    entries: dict[str, object] = {}
+    for ax in figure.axes:
+        legend = ax.get_legend()
+        if legend is None:
+            continue
+        handles, labels = ax.get_legend_handles_labels()
+        for handle, label in zip(handles, labels):
+            entries.setdefault(label, handle)
+        legend.remove()
+    if entries:
+        widest_fitting_legend(figure, list(entries.values()), list(entries))
+
+
+def widest_fitting_legend(figure: Figure, handles: list, labels: list[str]) -> None:
+    """A legend below the panels in as many columns as fit the figure's width."""
+    renderer = figure.canvas.get_renderer()
+    for columns in range(len(labels), 0, -1):
+        legend = figure.legend(
+            handles, labels, loc="outside lower center", ncols=columns, fontsize=LEGEND_FONT
+        )
+        if columns == 1 or legend.get_window_extent(renderer).width <= figure.bbox.width * 0.95:
+            return
+        legend.remove()
+
+
 # Every plot
 
 PLOT_FILES: tuple[tuple[str, Callable[[Json], Figure | None]], ...] = (
@@ -227,13 +286,22 @@ PLOT_FILES: tuple[tuple[str, Callable[[Json], Figure | None]], ...] = (
     ("cores.png", cores_figure),
     ("scoring.png", scoring_figure),
 )
+# The widest and the tallest a plot should be at figures.DPI (tests/test_plots.py checks the plots
+# of the committed results).
+MAX_PIXELS = 1600
+
+
+def plot_figures(results: Json) -> list[tuple[str, Figure]]:
+    """Every plot the results have data for, by file name, laid out as it is saved."""
+    drawn = []
+    for name, figure_of in PLOT_FILES:
+        figure = figure_of(results)
+        if figure is not None:
+            legends_below(figure)
+            drawn.append((name, figure))
+    return drawn
 
 
 def render_plots(results: Json, out_dir: Path) -> list[Path]:
     """Write every plot the results have data for into `out_dir`; return the paths written."""
-    written = []
-    for name, figure_of in PLOT_FILES:
-        figure = figure_of(results)
-        if figure is not None:
-            written.append(save(figure, Path(out_dir) / name))
-    return written
+    return [save(figure, Path(out_dir) / name) for name, figure in plot_figures(results)]

@@ -16,7 +16,7 @@ from typing import Any
 
 from benchmarks.ladder_plan import FRAMEWORK_RUNGS
 from benchmarks.results import Json, summarize_repeats
-from variants import INTERPRETERS, Variant, variant_names
+from variants import INTERPRETERS, UPGRADE_VARIANTS, Variant, variant_names
 
 STATUSES = ("pending", "measured", "failed", "interrupted")
 SCENARIO_OF_TOOL = {"wrk": "fib", "locust": "mixed"}
@@ -35,7 +35,8 @@ def _require(condition: bool, message: str) -> None:
 
 
 def _require_variant(name: str) -> None:
-    _require(name in variant_names(), f"unknown variant {name!r}")
+    known = name in variant_names() or name in {v.name for v in UPGRADE_VARIANTS}
+    _require(known, f"unknown variant {name!r}")
 
 
 def _require_n(n: Any) -> None:

@@ -1,5 +1,6 @@
 """Where a run's outputs go. The committed reference (benchmarks/results/latest.json, latest.md,
-plots/ and the README's results section) changes only when a complete `make bench` finishes: every
+plots/ and the README's results section; previous.json keeps the reference it replaced, for the
+run-to-run comparison) changes only when a complete `make bench` finishes: every
 variant measured with the default settings, the ladder, the whole-machine runs and the case study's
 scoring service complete and the micro-benchmark done. Every other run (a smoke run, a partial or
 interrupted one, one with other options or against servers it did not start) writes to a folder of
@@ -84,6 +85,8 @@ def promote(
     if missing:
         raise ValueError(f"{results_path} is not complete: {'; '.join(missing)}")
     reference_dir.mkdir(parents=True, exist_ok=True)
+    if (reference_dir / "latest.json").exists():  # kept for the run-to-run comparison
+        shutil.copyfile(reference_dir / "latest.json", reference_dir / "previous.json")
     shutil.copyfile(results_path, reference_dir / "latest.json")
     write_atomically(reference_dir / "latest.md", render_table(results))
     render_plots(results, reference_dir / "plots")

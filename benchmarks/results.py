@@ -83,6 +83,11 @@ Requests: a wrk REPEAT's `requests` and `requests_per_second` count 2xx answers 
 answers are errors (`non_2xx`). A Locust REPEAT's `requests` are Locust's, failures included
 (any failure flags the row).
 
+Locust: each REPEAT of a Locust record (or of a scoring flavour's "locust" LOAD) is a fresh Locust
+run, settings.locust_repeats (scoring_locust_repeats) of them, summarized like wrk's. Files written
+before Locust was repeated hold one per record, in the same shape: they load as they are, their
+rows flagged for the single repeat (and `compare` says "too few repeats" for them).
+
 Memory, in MiB per worker (the average over the server's workers of each worker's USS or PSS):
 a REPEAT's `*_peak` is the highest sample of that run, `*_end` its last sample, taken when the load
 had finished. A SUMMARY's `*_peak` is the highest over its repeats, `*_end` the last repeat's end.

@@ -2,9 +2,10 @@
 Fibonacci variants are, one at a time on the server's CPUs with the load generator on its own:
 the contract checked first (case-study/scoring_contract.py: the golden corpus over HTTP, the 4xx
 answers), a warm-up until requests/s stops rising, options.scoring_repeats wrk runs of POST /score
-with a different realistic body each request (wrk_scoring.lua), then the Locust scenario
-(locustfile_scoring.py). Everything goes into the results file's "scoring" section, saved after
-every measurement; a flavour that fails is recorded with its reason and the others go on.
+with a different realistic body each request (wrk_scoring.lua), then options.scoring_locust_repeats
+runs of the Locust scenario (locustfile_scoring.py). Everything goes into the results file's
+"scoring" section, saved after every measurement; a flavour that fails is recorded with its reason
+and the others go on.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from benchmarks.locust_run import run_locust
-from benchmarks.planning import LOCUST_OVERHEAD_SECONDS, START_STOP_SECONDS, expected_warmup_seconds
+from benchmarks.planning import START_STOP_SECONDS, expected_warmup_seconds
 from benchmarks.records import recorded_outcome, scoring_entry, scoring_load, scoring_section
 from benchmarks.results import Json, variant_memory
-from benchmarks.sweep import run_repeats
+from benchmarks.sweep import run_locust_repeats, run_repeats
 from benchmarks.target import Target, served_target
 from benchmarks.warmup import warm_up
 from benchmarks.wrk import WrkPlan
@@ -124,24 +124,13 @@ def warm_up_flavour(run: Run, target: Target, plan: WrkPlan) -> Json:
 
 
 def measure_locust(run: Run, target: Target) -> Json | None:
-    """The case study's mixed scenario once (options.scoring_locust_seconds; 0 skips it)."""
+    """The case study's mixed scenario: options.scoring_locust_repeats fresh runs of
+    options.scoring_locust_seconds each (0 skips it)."""
     options = run.options
     seconds = options.scoring_locust_seconds
     if seconds <= 0:
         return None
-    run.progress.step(
-        f"scoring: {target.variant.name}: locust scenario ({seconds:.0f} s)",
-        seconds + LOCUST_OVERHEAD_SECONDS,
-    )
-    repeat = run.sampled_run(
-        target,
-        lambda: run_locust(
-            target.base_url,
-            options.locust_users,
-            seconds,
-            run.load_cpus,
-            options.locust_processes,
-            locustfile=LOCUSTFILE,
-        ),
-    )
-    return scoring_load("locust", options.locust_users, seconds, [repeat])
+    label = f"scoring: {target.variant.name}: locust scenario"
+    count = options.scoring_locust_repeats
+    repeats = run_locust_repeats(run, target, label, seconds, count, locustfile=LOCUSTFILE)
+    return scoring_load("locust", options.locust_users, seconds, repeats)

@@ -8,9 +8,10 @@ from __future__ import annotations
 import statistics
 import time
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from benchmarks.locust_run import run_locust
+from benchmarks.locust_run import LOCUSTFILE, run_locust
 from benchmarks.planning import (
     LOCUST_OVERHEAD_SECONDS,
     WRK_OVERHEAD_SECONDS,
@@ -59,10 +60,10 @@ def warm_up_variant(run: Run, target: Target) -> Json:
     """A primer (one request at every n of the sweep), then the warm-up at options.warmup_n; the
     curve's clock starts with the primer (benchmarks/warmup.py)."""
     options = run.options
-    limit = options.warmup_max_seconds[target.variant.interpreter]
+    limit = options.warmup_max_seconds[target.variant.family]
     run.progress.step(
         f"{target.variant.name}: warming up (up to {limit:.0f} s)",
-        expected_warmup_seconds(limit, target.variant.interpreter),
+        expected_warmup_seconds(limit, target.variant.family),
     )
     started = time.monotonic()
     for n in sorted(set(options.n_values)):
@@ -132,23 +133,41 @@ def run_repeats(
 
 
 def measure_locust(run: Run, target: Target) -> None:
-    """The mixed scenario once (options.locust_seconds; 0 skips it)."""
+    """options.locust_repeats fresh runs of the mixed scenario, options.locust_seconds each (0
+    skips it), into one record summarized like a wrk point."""
     options = run.options
     if options.locust_seconds <= 0:
         return
-    run.progress.step(
-        f"{target.variant.name}: locust mixed scenario ({options.locust_seconds:.0f} s)",
-        options.locust_seconds + LOCUST_OVERHEAD_SECONDS,
-    )
-    repeat = run.sampled_run(
-        target,
-        lambda: run_locust(
+    label = f"{target.variant.name}: locust mixed scenario"
+    seconds = options.locust_seconds
+    repeats = run_locust_repeats(run, target, label, seconds, options.locust_repeats)
+    run.add_record(locust_record(target.variant.name, options.locust_users, seconds, repeats))
+
+
+def run_locust_repeats(
+    run: Run,
+    target: Target,
+    label: str,
+    seconds: float,
+    count: int,
+    locustfile: Path = LOCUSTFILE,
+) -> list[Json]:
+    """`count` fresh Locust runs of `locustfile`'s scenario against `target`, `seconds` each, from
+    the load generator's CPUs; each sampled like a wrk run."""
+    options = run.options
+    repeats: list[Json] = []
+    for index in range(count):
+        run.progress.step(
+            f"{label} ({index + 1}/{count}, {seconds:.0f} s)", seconds + LOCUST_OVERHEAD_SECONDS
+        )
+        load = partial(
+            run_locust,
             target.base_url,
             options.locust_users,
-            options.locust_seconds,
+            seconds,
             run.load_cpus,
             options.locust_processes,
-        ),
-    )
-    users, seconds = options.locust_users, options.locust_seconds
-    run.add_record(locust_record(target.variant.name, users, seconds, [repeat]))
+            locustfile=locustfile,
+        )
+        repeats.append(run.sampled_run(target, load))
+    return repeats

@@ -8,6 +8,7 @@ from benchmarks.formatting import (
     format_number,
     format_range,
     format_ratio,
+    format_seconds,
     markdown_table,
     not_measured_line,
 )
@@ -34,7 +35,16 @@ WRK_HEADERS = [
     "Warm after (s)",
     "Flag",
 ]
-LOCUST_HEADERS = ["Flavour", "Users", "Requests/s", "p50 ms", "p99 ms", "Failures", "Flag"]
+LOCUST_HEADERS = [
+    "Flavour",
+    "Users",
+    "Runs",
+    "Requests/s median (min–max)",
+    "p50 ms",
+    "p99 ms",
+    "Failures",
+    "Flag",
+]
 
 
 def engine_cell(entry: Json) -> str:
@@ -66,7 +76,8 @@ def locust_row(entry: Json) -> list[str]:
     return [
         entry["display_name"],
         str(load["connections"]),
-        format_number(summary["requests_per_second"]["median"]),
+        f"{len(load['repeats'])} × {format_seconds(load['duration_seconds'])}",
+        format_range(summary["requests_per_second"]),
         format_number(summary["latency_ms"]["p50"]),
         format_number(summary["latency_ms"]["p99"]),
         str(summary["errors"].get("failures", 0)),
@@ -102,7 +113,10 @@ def scoring_section(results: Json) -> list[str]:
         lines += [
             "",
             "The Locust scenario (mostly transactions, 1 in 20 a malformed request that must get "
-            "its 422, 1 in 20 /health; every answer checked against the plain engine's):",
+            "its 422, 1 in 20 /health; every answer checked against the plain engine's), each run "
+            "a fresh Locust process; latencies are the medians of the runs' percentiles, failures "
+            "their sum (files measured before Locust was repeated have one run per flavour, "
+            "flagged):",
             "",
             *markdown_table(LOCUST_HEADERS, [locust_row(entry) for entry in with_locust]),
         ]

@@ -47,7 +47,7 @@ NEVER_IN_CONTEXT = (
     "benchmarks/results/latest.json",
 )
 LEAKED_PREFIXES = (".venv/", ".git/", "benchmarks/", "cython-optimized/build/")
-LEAKED_SUFFIXES = (".so", ".o", ".pyc", "fib_cython.c")
+LEAKED_SUFFIXES = (".so", ".o", ".pyc", "fib_cython.c", "fib_pure.c")
 
 
 def service_memory_limit(service: dict) -> int:

@@ -4,7 +4,9 @@ unmatched records, and what a verdict can mean. The two files in tests/data are 
 
 from __future__ import annotations
 
+import copy
 import math
+import statistics
 from pathlib import Path
 
 import pytest
@@ -23,7 +25,9 @@ from benchmarks.compare import (
     verdict,
     welch_t,
 )
-from benchmarks.results import Json, load_results
+from benchmarks.formatting import format_number
+from benchmarks.records import locust_record
+from benchmarks.results import RESULTS_DIR, Json, load_results
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -157,3 +161,59 @@ def test_render_comparison_warns_across_machines(old: Json, new: Json) -> None:
     new["environment"]["machine"]["cpu_model"] = "Another CPU"
     text = render_comparison(old, new, "old.json", "new.json")
     assert "measured on different CPUs or with different pinning" in text
+
+
+# Locust rows: one run per variant gave no verdict; repeated like wrk, they get one.
+
+COMMITTED = RESULTS_DIR / "latest.json"
+BEFORE_LOCUST_REPEATS = DATA / "results-before-locust-repeats.json"  # one Locust run each
+
+
+def locust_repeat(rps: float) -> Json:
+    """A Locust REPEAT as benchmarks/locust_run.py and the sampling make it."""
+    return {
+        "requests": int(rps * 5),
+        "requests_per_second": rps,
+        "latency_ms": {"p50": 2.0, "p90": 4.0, "p99": 9.0, "max": 20.0},
+        "errors": {"failures": 0},
+        "server_cpu_cores": 1.0,
+        "load_generator_cpu": 0.5,
+    }
+
+
+def with_locust_runs(results: Json, variant: str, rps: list[float]) -> Json:
+    """`results` with the Locust record of `variant` replaced by one of these runs."""
+    changed = copy.deepcopy(results)
+    kept = [r for r in changed["records"] if (r["variant"], r["tool"]) != (variant, "locust")]
+    repeats = [locust_repeat(value) for value in rps]
+    changed["records"] = [*kept, locust_record(variant, 16, 5.0, repeats)]
+    return changed
+
+
+@pytest.mark.parametrize(
+    ("old_rps", "new_rps", "expected"),
+    [
+        ([640, 650, 660], [700, 710, 720], FASTER),
+        ([700, 710, 720], [640, 650, 660], SLOWER),
+        ([600, 700, 650], [640, 660, 690], NOT_SIGNIFICANT),
+    ],
+)
+def test_repeated_locust_rows_get_a_verdict(old_rps, new_rps, expected) -> None:
+    reference = load_results(COMMITTED)
+    old = with_locust_runs(reference, "baseline", old_rps)
+    new = with_locust_runs(reference, "baseline", new_rps)
+    row = row_for(compare(old, new), "baseline", "locust", None)
+    assert row["verdict"] == expected
+    assert row["ratio"] == pytest.approx(statistics.fmean(new_rps) / statistics.fmean(old_rps))
+    table = render_comparison(old, new, "old.json", "new.json")
+    assert f"| locust mixed, 16 users | {format_number(statistics.fmean(old_rps))} |" in table
+
+
+def test_a_file_of_single_locust_runs_still_compares() -> None:
+    # A reference written before Locust was repeated (one run per variant): against a file
+    # with three, no verdict yet.
+    old = load_results(BEFORE_LOCUST_REPEATS)
+    new = with_locust_runs(old, "pypy", [4400, 4500, 4600])
+    assert all(len(r["repeats"]) == 1 for r in old["records"] if r["tool"] == "locust")
+    row = row_for(compare(old, new), "pypy", "locust", None)
+    assert row["verdict"] == TOO_FEW_REPEATS

@@ -25,7 +25,7 @@ HARNESS = [sys.executable, "-m", "benchmarks", "run", "--free-ports", "--allow-b
 TINY = [
     "--n", "0,20", "--connections", "4", "--repeats", "2", "--duration", "1",
     "--warmup-max-cpython", "1", "--warmup-max-pypy", "3",
-    "--locust-seconds", "2", "--locust-users", "4", "--no-micro",
+    "--locust-seconds", "2", "--locust-repeats", "2", "--locust-users", "4", "--no-micro",
     "--ladder-seconds", "1", "--ladder-repeats", "1", "--cores-n", "20", "--workload", "fib",
 ]  # fmt: skip
 
@@ -71,6 +71,7 @@ def test_smoke_run_measures_both_variants(smoke_run):
         assert summary["uss_mib_per_worker_peak"] >= summary["uss_mib_per_worker_end"] > 0
         assert summary["server_cpu_cores"] > 0
     for record in locust:
+        assert len(record["repeats"]) == 2  # --locust-repeats: fresh Locust runs, like wrk's
         assert record["summary"]["errors"]["failures"] == 0
         assert record["summary"]["requests_per_second"]["median"] > 0
 

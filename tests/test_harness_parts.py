@@ -1,18 +1,25 @@
 """The harness's pure parts: sizing, the warm-up's plateau and loop, parsing wrk's and Locust's
 output, the statistics and flags of a record, memory per worker (peak and end of run), the typed
-constructors of the results file's entries, and the planning of a run."""
+constructors of the results file's entries, the planning of a run, and Locust's repeats."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import fields
+from types import SimpleNamespace
 
 import pytest
 
-from benchmarks import records, warmup
+from benchmarks import records, sweep, warmup
 from benchmarks.__main__ import MIN_LOCUST_SECONDS, build_parser
-from benchmarks.locust_run import parse_stats
-from benchmarks.planning import QUICK, Options, estimate_seconds, plan_ports
+from benchmarks.locust_run import LOCUSTFILE, parse_stats
+from benchmarks.planning import (
+    LOCUST_OVERHEAD_SECONDS,
+    QUICK,
+    Options,
+    estimate_seconds,
+    plan_ports,
+)
 from benchmarks.progress import RunProgress
 from benchmarks.results import RESULTS_DIR, summarize_repeats, variant_memory
 from benchmarks.sampling import memory_figures
@@ -500,3 +507,101 @@ def test_the_first_estimate_of_a_quick_run_is_within_its_recorded_length():
 def test_ports_are_the_overrides_else_each_variants_default():
     options = Options(variants=["baseline", "pypy"], ports={"pypy": 9100})
     assert plan_ports(options) == {"baseline": get_variant("baseline").default_port, "pypy": 9100}
+
+
+# Locust, repeated like wrk (benchmarks/sweep.py, benchmarks/scoring.py)
+
+
+class FakeRun:
+    """A Run (benchmarks/stage.py) that measures nothing: each load is called as the harness
+    calls it, and the progress steps and records are kept."""
+
+    def __init__(self, options: Options) -> None:
+        self.options, self.load_cpus = options, {0}
+        self.progress = self
+        self.steps: list[tuple[str, float]] = []
+        self.records: list[dict] = []
+
+    def step(self, label: str, seconds: float, planned: float | None = None) -> None:
+        self.steps.append((label, seconds))
+
+    def sampled_run(self, target, load, load_cpus: int | None = None) -> dict:
+        return load()
+
+    def add_record(self, record: dict) -> None:
+        self.records.append(record)
+
+
+def fake_locust(calls: list):
+    """run_locust, answering each call with 10 requests/s more than the last."""
+
+    def run_locust(host, users, seconds, cpus, processes, locustfile):
+        calls.append((host, users, seconds, cpus, locustfile))
+        return {**repeat(900 + 10 * len(calls)), "errors": {"failures": 0}}
+
+    return run_locust
+
+
+TARGET = SimpleNamespace(base_url="http://127.0.0.1:1", variant=get_variant("pypy"))
+
+
+def test_the_mixed_scenario_runs_locust_repeats_fresh_runs(monkeypatch):
+    calls: list = []
+    monkeypatch.setattr(sweep, "run_locust", fake_locust(calls))
+    run = FakeRun(Options())
+    sweep.measure_locust(run, TARGET)
+    assert calls == [("http://127.0.0.1:1", 16, 5.0, {0}, LOCUSTFILE)] * 3
+    (record,) = run.records
+    assert (record["tool"], record["connections"], record["duration_seconds"]) == ("locust", 16, 5)
+    assert [r["requests_per_second"] for r in record["repeats"]] == [910, 920, 930]
+    spread = record["summary"]["requests_per_second"]
+    assert (spread["median"], spread["min"], spread["max"]) == (920, 910, 930)
+    assert spread["cv"] == pytest.approx(10 / 920)
+    assert record["summary"]["unreliable"] == []  # three runs: a spread was measured
+    assert run.steps == [
+        (f"pypy: locust mixed scenario ({index}/3, 5 s)", 5 + LOCUST_OVERHEAD_SECONDS)
+        for index in (1, 2, 3)
+    ]
+
+
+def test_no_locust_seconds_runs_no_locust(monkeypatch):
+    calls: list = []
+    monkeypatch.setattr(sweep, "run_locust", fake_locust(calls))
+    run = FakeRun(Options(locust_seconds=0))
+    sweep.measure_locust(run, TARGET)
+    assert (calls, run.records) == ([], [])
+
+
+def test_the_case_study_runs_its_locust_repeats_with_its_scenario(monkeypatch):
+    from benchmarks import scoring
+
+    calls: list = []
+    monkeypatch.setattr(sweep, "run_locust", fake_locust(calls))
+    run = FakeRun(Options(scoring_locust_repeats=2))
+    load = scoring.measure_locust(run, TARGET)
+    assert calls == [("http://127.0.0.1:1", 16, 4.0, {0}, scoring.LOCUSTFILE)] * 2
+    assert (load["tool"], load["duration_seconds"], len(load["repeats"])) == ("locust", 4, 2)
+    assert load["summary"]["requests_per_second"]["median"] == 915
+
+
+def test_locust_is_repeated_three_times_by_default_and_once_in_a_quick_run():
+    defaults = Options()
+    assert (defaults.locust_repeats, defaults.scoring_locust_repeats) == (3, 3)
+    assert (QUICK["locust_repeats"], QUICK["scoring_locust_repeats"]) == (1, 1)
+
+
+def test_the_estimate_counts_every_locust_repeat():
+    once = estimate_seconds(Options(locust_repeats=1, scoring_locust_repeats=1))
+    thrice = estimate_seconds(Options())
+    variants, flavours = len(Options().variants), len(Options().scoring_variants)
+    assert thrice - once == pytest.approx(
+        2 * variants * (5 + LOCUST_OVERHEAD_SECONDS) + 2 * flavours * (4 + LOCUST_OVERHEAD_SECONDS)
+    )
+
+
+def test_repeating_locust_adds_at_most_a_minute_to_the_full_run():
+    # Before: one Locust run of 10 s per variant and one of 8 s per flavour of the case study.
+    before = Options(
+        locust_seconds=10, locust_repeats=1, scoring_locust_seconds=8, scoring_locust_repeats=1
+    )
+    assert 0 < estimate_seconds(Options()) - estimate_seconds(before) <= 60

@@ -19,7 +19,8 @@ import fib_cython
 import pyperf
 import pytest
 
-from benchmarks import micro
+import fib_pure
+from benchmarks import micro, micro_worker
 from variants import INTERPRETERS
 
 N = 15
@@ -182,3 +183,58 @@ def test_failure_reason_finds_the_workers_error_in_pyperfs_traceback() -> None:
     )
     assert micro.failure_reason("just\nsome\noutput\nhere") == "some / output / here"
     assert micro.failure_reason("") == "no output"
+
+
+ARTICLE_ROWS = {
+    "Python, recursive, on CPython": ("cpython", "python-recursive"),
+    "Python, recursive, on PyPy": ("pypy", "python-recursive"),
+    "Cython .pyx, recursive, on CPython": ("cpython", "cython-recursive"),
+    "Cython pure mode compiled, recursive, on CPython": ("cpython", "cython-pure-recursive"),
+    "Cython pure mode uncompiled, recursive, on CPython": ("cpython", "python-pure-recursive"),
+    "Python, iterative, on CPython": ("cpython", "python-iterative"),
+    "Python, iterative, on PyPy": ("pypy", "python-iterative"),
+    "C (gcc -O3 -fwrapv)": ("c", "c-recursive"),
+}
+
+
+def test_article_combinations_each_measure_the_exact_result(tmp_path: Path) -> None:
+    combinations = micro.ARTICLE_COMBINATIONS
+    result = micro.run_micro(n=N, fast=True, work_dir=tmp_path, combinations=combinations)
+
+    assert result["error"] is None
+    rows = {row["name"]: row for row in result["results"]}
+    assert list(rows) == list(ARTICLE_ROWS)
+    for name, (interpreter, implementation) in ARTICLE_ROWS.items():
+        row = rows[name]
+        assert (row["interpreter"], row["implementation"]) == (interpreter, implementation)
+        assert row["result"] == FIB_15, name
+        assert row["mean_seconds"] == statistics.mean(row["values"]) > 0
+    # Each worker loaded what its row names (micro_worker refuses a pure-mode module that is
+    # compiled when asked for the source, or the reverse).
+    for combination in combinations:
+        path = tmp_path / f"{combination.interpreter}-{combination.implementation}.json"
+        metadata = pyperf.Benchmark.load(str(path)).get_metadata()
+        assert metadata["implementation"] == combination.implementation
+        assert metadata["python_implementation"] == combination.interpreter
+
+
+def test_combinations_that_would_share_a_pyperf_file_are_refused() -> None:
+    twice = (micro.COMBINATIONS[0], micro.Combination("Again", "cpython", "python"))
+    with pytest.raises(
+        ValueError, match=r"repeat an interpreter and implementation.*cpython/python"
+    ):
+        micro.run_micro(n=N, fast=True, combinations=twice)
+    unknown = (micro.Combination("Made up", "cpython", "numba"),)
+    with pytest.raises(ValueError, match="unknown implementation in Made up"):
+        micro.run_micro(n=N, fast=True, combinations=unknown)
+
+
+def test_the_worker_refuses_a_pure_mode_module_that_is_not_the_one_asked_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert micro_worker.load_pure_mode(compiled=True) is fib_pure.fib_recursive
+    uncompiled = micro_worker.load_pure_mode(compiled=False)
+    assert uncompiled is fib_pure.load_uncompiled().fib_recursive
+    monkeypatch.setattr(fib_pure, "COMPILED", False)  # as where no extension was built
+    with pytest.raises(RuntimeError, match=r"fib_pure from .*fib_pure\..*so is not compiled"):
+        micro_worker.load_pure_mode(compiled=True)

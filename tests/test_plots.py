@@ -1,4 +1,5 @@
-"""The PNG plots of the synthetic golden results file."""
+"""The PNG plots of the synthetic golden results file, and the size and legends of the plots of
+the committed reference results (written to a temporary folder, never over them)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,23 @@ from pathlib import Path
 
 import pytest
 from matplotlib.container import BarContainer
+from matplotlib.figure import Figure
+from matplotlib.image import imread
+from matplotlib.transforms import Bbox
 
-from benchmarks.plots import memory_figure, render_plots, warmup_figure
+from benchmarks.plots import (
+    MAX_PIXELS,
+    memory_figure,
+    plot_figures,
+    render_plots,
+    warmup_figure,
+)
 from benchmarks.plots_ladder import cores_figure, ladder_figure
-from benchmarks.results import Json, load_results
+from benchmarks.results import RESULTS_DIR, Json, load_results
 
 DATA = Path(__file__).resolve().parent / "data"
 GOLDEN_RESULTS = DATA / "results-golden.json"
+COMMITTED_RESULTS = RESULTS_DIR / "latest.json"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ALL_PLOTS = ["rps_vs_n.png", "latency.png", "warmup.png", "memory.png", "ladder.png", "cores.png"]
 
@@ -157,3 +168,72 @@ def test_without_ladder_and_cores_their_plots_are_skipped(results: Json, tmp_pat
     assert written == ["rps_vs_n.png", "latency.png", "warmup.png", "memory.png"]
     assert ladder_figure(results) is None
     assert cores_figure(results) is None
+
+
+# Size and legends, of the committed results (every plot: the case study's too) and the golden file
+
+
+@pytest.fixture(params=[COMMITTED_RESULTS, GOLDEN_RESULTS], ids=["committed", "golden"])
+def any_results(request) -> Json:
+    return load_results(request.param)
+
+
+def test_every_plot_is_at_most_1600_px_either_way(any_results: Json, tmp_path: Path) -> None:
+    written = render_plots(any_results, tmp_path)
+    assert written
+    for path in written:
+        height, width, _ = imread(path).shape
+        assert 600 <= width <= MAX_PIXELS == 1600, f"{path.name} is {width} px wide"
+        assert 400 <= height <= MAX_PIXELS, f"{path.name} is {height} px high"
+
+
+def test_the_committed_latency_plot_wraps_its_five_panels_to_two_rows(tmp_path: Path) -> None:
+    results = load_results(COMMITTED_RESULTS)
+    (latency,) = [path for path in render_plots(results, tmp_path) if path.name == "latency.png"]
+    # Five n in one row were 3,420 x 576 px; three columns of two rows are 1,560 px wide.
+    height, width, _ = imread(latency).shape
+    assert (width, height) == (1560, 1008)
+
+
+def legends(figure: Figure) -> list:
+    return [*figure.legends, *(ax.get_legend() for ax in figure.axes if ax.get_legend())]
+
+
+def visible_bars(figure: Figure, renderer) -> list[Bbox]:
+    """Where each bar is drawn: its box clipped to its panel (a bar on a log axis starts far
+    below the panel's bottom)."""
+    boxes = []
+    for ax in figure.axes:
+        for container in ax.containers:
+            if isinstance(container, BarContainer):
+                for bar in container:
+                    shown = Bbox.intersection(bar.get_window_extent(renderer), ax.bbox)
+                    if shown is not None:
+                        boxes.append(shown)
+    return boxes
+
+
+def test_no_legend_covers_a_bar_or_a_panel(any_results: Json) -> None:
+    for name, figure in plot_figures(any_results):
+        figure.canvas.draw()  # lays the figure out as it is saved
+        renderer = figure.canvas.get_renderer()
+        assert legends(figure), f"{name} has no legend"
+        for legend in legends(figure):
+            box = legend.get_window_extent(renderer)
+            assert figure.bbox.contains(box.x0, box.y0), f"{name}: the legend is cut off"
+            assert figure.bbox.contains(box.x1, box.y1), f"{name}: the legend is cut off"
+            for bar in visible_bars(figure, renderer):
+                assert not box.overlaps(bar), f"{name}: the legend covers a bar"
+            for ax in figure.axes:
+                assert not box.overlaps(ax.get_window_extent(renderer)), f"{name}: in a panel"
+
+
+def test_panels_that_show_the_same_series_share_one_legend(results: Json) -> None:
+    figures = dict(plot_figures(results))
+    latency = figures["latency.png"]
+    assert len(latency.axes) == 2  # n = 0 and 20 in the golden file
+    (legend,) = legends(latency)
+    assert [text.get_text() for text in legend.get_texts()] == [
+        "CPython, pure Python",
+        "PyPy, pure Python",
+    ]

@@ -32,6 +32,32 @@ def test_the_design_sections_figures_are_generated_from_latest_json():
     assert block == serving_figures(load_results(RESULTS_DIR / "latest.json"))
 
 
+def test_the_summary_at_the_top_is_generated_from_latest_json():
+    from benchmarks.summary import END as GLANCE_END
+    from benchmarks.summary import START as GLANCE_START
+    from benchmarks.summary import at_a_glance
+
+    text = README.read_text()
+    block = text.split(GLANCE_START, 1)[1].split(GLANCE_END, 1)[0].removeprefix("\n")
+    assert block == at_a_glance(load_results(RESULTS_DIR / "latest.json"))
+
+
+def test_the_summary_quotes_the_speed_ups_of_the_throughput_table(golden: Json) -> None:
+    from benchmarks.formatting import MISSING, format_ratio, records_of, speed_up
+    from benchmarks.summary import at_a_glance, glance_rows
+
+    wrk = [r for r in records_of(golden, "wrk") if r["connections"] == 16]
+    expected = {(r["variant"], r["n"]): format_ratio(speed_up(golden, r)) for r in wrk}
+    framework, compute = glance_rows(golden)[:2]
+    ns = sorted({n for _, n in expected})
+    columns = ("cython", "pypy", "pypy-cython")  # the golden file measured pypy only
+    assert framework[1:] == [expected.get((v, ns[0]), MISSING) for v in columns]
+    assert compute[1:] == [expected.get((v, ns[-1]), MISSING) for v in columns]
+    assert framework[2] != MISSING and compute[2] != MISSING
+    without_fib = {**golden, "records": []}
+    assert at_a_glance(without_fib) == ""
+
+
 def test_the_design_figures_state_the_hand_off_cost_from_the_ladder():
     from benchmarks.readme import serving_figures
 

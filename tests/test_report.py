@@ -9,9 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.formatting import format_number
-from benchmarks.results import FORMAT_VERSION, Json, ResultsFormatError, load_results, upgrade
+from benchmarks import records
+from benchmarks.formatting import format_number, format_range, format_seconds
+from benchmarks.results import (
+    FORMAT_VERSION,
+    Json,
+    ResultsFormatError,
+    load_results,
+    upgrade,
+)
 from benchmarks.table import render_table, write_table
+from variants import get_variant
 
 DATA = Path(__file__).resolve().parent / "data"
 GOLDEN_RESULTS = DATA / "results-golden.json"
@@ -337,3 +345,66 @@ def test_a_file_without_ladder_or_cores_renders_neither(results: Json) -> None:
     assert "## Whole machine" not in table
     assert "## Variants" in table
     assert "Framework ceiling" not in render_table(load_results(GOLDEN_V1))
+
+
+# The case study's Locust rows, repeated like wrk's: median (min–max) over the runs
+
+
+def scoring_repeat(rps: float, errors: Json) -> Json:
+    return {
+        "requests_per_second": rps,
+        "requests": int(rps * 4),
+        "latency_ms": {"p50": 2.0, "p90": 4.0, "p99": 9.0, "max": 20.0},
+        "errors": errors,
+        "server_cpu_cores": 1.0,
+        "load_generator_cpu": 0.5,
+    }
+
+
+def with_scoring_locust(results: Json, locust_rps: list[float]) -> Json:
+    """`results` with a case study of one measured flavour, its Locust runs at `locust_rps`."""
+    bodies = {"seed": 1, "count": 500, "history_length": 50}
+    section = records.scoring_section("/score", 16, 4.0, 3, bodies)
+    entry = records.scoring_entry(get_variant("scoring"))
+    no_errors = {"connect": 0, "read": 0, "write": 0, "timeout": 0, "non_2xx": 0}
+    wrk = [scoring_repeat(rps, no_errors) for rps in (5000, 5050, 5100)]
+    locust = [scoring_repeat(rps, {"failures": 0}) for rps in locust_rps]
+    entry["wrk"] = records.scoring_load("wrk", 16, 4.0, wrk)
+    entry["locust"] = records.scoring_load("locust", 16, 4.0, locust)
+    records.set_status(entry, "measured")
+    section["variants"]["scoring"] = entry
+    return {**results, "scoring": section}
+
+
+def scoring_locust_rows(table: str) -> list[str]:
+    text = table.split("## Case study")[1].split("The Locust scenario")[1].split("\n## ")[0]
+    return [line for line in text.splitlines() if line.startswith("| CPython")]
+
+
+def test_the_case_studys_locust_runs_show_their_median_and_range(results: Json) -> None:
+    table = render_table(with_scoring_locust(results, [5400, 5500, 5450]))
+    assert "| Flavour | Users | Runs | Requests/s median (min–max) | p50 ms |" in table
+    assert scoring_locust_rows(table) == [
+        "| CPython, as written | 16 | 3 × 4 s | 5,450 (5,400–5,500) | 2.00 | 9.00 | 0 |  |"
+    ]
+
+
+def test_a_single_case_study_locust_run_is_flagged(results: Json) -> None:
+    (row,) = scoring_locust_rows(render_table(with_scoring_locust(results, [5400])))
+    assert row.endswith("| 1 × 4 s | 5,400 (5,400–5,400) | 2.00 | 9.00 | 0 | ⚠ one repeat, so no "
+                        "spread was measured |")  # fmt: skip
+
+
+def test_results_of_single_locust_runs_still_render() -> None:
+    # A reference written before Locust was repeated: one run per variant and per flavour, each
+    # flagged.
+    committed = load_results(Path(__file__).parent / "data" / "results-before-locust-repeats.json")
+    table = render_table(committed)
+    for name, entry in committed["scoring"]["variants"].items():
+        load = entry["locust"]
+        assert len(load["repeats"]) == 1, name
+        runs = f"| 1 × {format_seconds(load['duration_seconds'])} | "
+        shown = format_range(load["summary"]["requests_per_second"])
+        assert f"| {entry['display_name']} | 16 {runs}{shown} |" in table
+    locust = table.split("## Mixed scenario")[1].split("\n## ")[0]
+    assert locust.count("⚠ one repeat, so no spread was measured") == len(committed["variants"])
