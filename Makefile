@@ -159,7 +159,7 @@ lint: setup ## ruff: lint and formatting
 test-pypy: setup ## the in-process tests under PyPy
 	$(PYPY_PYTHON) -m pytest $(PYPY_TESTS)
 
-test-cpython: setup ## every test under CPython, including real servers of all four variants
+test-cpython: setup other-cpythons ## every test under CPython, including real servers of every variant
 	$(CPYTHON) -m pytest
 
 test: lint docker-check test-pypy test-cpython ## everything: set-up, lint, Docker checks, both test runs
