@@ -19,7 +19,7 @@ PYPY_TESTS := tests/test_app_in_process.py tests/test_fib_cython.py tests/test_f
 .PHONY: help setup system-packages run-baseline run-cython run-pypy run-pypy-cython \
 	run-scoring run-scoring-cython run-scoring-cython-typed run-scoring-mypyc run-scoring-pypy \
 	run-scoring-pypy-lean run-baseline-cpython3.12 run-baseline-cpython3.13 other-cpythons \
-	build-scoring profile bench bench-quick bench-article docker-check test test-cpython \
+	build-scoring profile bench bench-quick bench-article soak docker-check test test-cpython \
 	test-pypy lint clean
 
 # Extra options for the harness, e.g. make bench BENCH_ARGS="--variants baseline,pypy --n 20,30"
@@ -148,6 +148,12 @@ ARTICLE_ARGS ?=
 
 bench-article: setup other-cpythons ## measure the article's claims on this machine (README: Checking the article)
 	$(CPYTHON) -m benchmarks.article $(ARTICLE_ARGS)
+
+# Extra options for the reliability runs, e.g. make soak SOAK_ARGS="--quick --variants baseline"
+SOAK_ARGS ?=
+
+soak: setup ## reliability under sustained load on every variant (README: Reliability)
+	$(CPYTHON) -m benchmarks.soak $(SOAK_ARGS)
 
 docker-check: setup ## check the Docker files without an engine (and build them where one runs)
 	$(CPYTHON) pypy-deployment/docker_check.py

@@ -37,6 +37,9 @@ from benchmarks.ladder_results import (
     stack_name,
     stacks_of,
 )
+from benchmarks.reliability_table import END as RELIABILITY_END
+from benchmarks.reliability_table import START as RELIABILITY_START
+from benchmarks.reliability_table import load_soak_results, reliability_section
 from benchmarks.results import Json, load_results, memory_of, write_atomically
 from benchmarks.run_to_run import END as RUN_TO_RUN_END
 from benchmarks.run_to_run import PREVIOUS, run_to_run_section
@@ -299,6 +302,9 @@ def render_readme(readme_text: str, results: Json) -> str:
     text = replace_section(readme_text, render_results_section(results))
     if GLANCE_START in text:  # the summary at the top
         text = replace_block(text, GLANCE_START, GLANCE_END, at_a_glance(results))
+    if RELIABILITY_START in text:  # make soak's committed results
+        section = reliability_section(load_soak_results())
+        text = replace_block(text, RELIABILITY_START, RELIABILITY_END, section)
     if RUN_TO_RUN_START in text:  # this reference against the one it replaced
         previous = load_results(PREVIOUS) if PREVIOUS.exists() else None
         text = replace_block(

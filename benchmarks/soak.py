@@ -1,0 +1,181 @@
+"""`make soak`: what production brings, measured on every variant of both services.
+
+Parts, each per variant (`--parts` picks some):
+- sustained: minutes of mixed load at high concurrency, `/health` throughout, memory per worker
+  over time (reliability_soak.py);
+- killed-worker: `kill -9` of one worker under load: replaced or not, how long until full
+  throughput, which requests failed (reliability_faults.py);
+- shutdown: SIGTERM under load: in-flight requests complete, the process exits, nothing is left
+  (reliability_faults.py);
+- hostile: slowloris, idle keep-alive connections, oversized headers and bodies, a `/health`
+  flood (reliability_clients.py).
+
+Every part saves the results file as it ends; a part that fails is recorded with its reason and
+the rest still run. A complete default run replaces benchmarks/results/soak/latest.json, which
+the README's "Reliability" table quotes; `--quick` and partial runs write under
+benchmarks/results/scratch/. The fast versions of these checks are in the test suite.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from benchmarks.records import recorded_outcome
+from benchmarks.reference import SCRATCH_DIR
+from benchmarks.reliability_soak import SoakOptions, measure_sustained
+from benchmarks.results import RESULTS_DIR, Json, save_results
+from variants import ALL_VARIANTS, Variant, get_variant
+
+SOAK_DIR = RESULTS_DIR / "soak"
+SCHEMA = "fastapi-hot-paths/soak/1"
+PARTS = ("sustained", "killed-worker", "shutdown", "hostile")  # see PART_RUNNERS
+QUICK_SECONDS = 5
+
+
+@dataclass
+class SoakRunOptions:
+    variants: list[str] = field(default_factory=lambda: [v.name for v in ALL_VARIANTS])
+    parts: list[str] = field(default_factory=lambda: list(PARTS))
+    quick: bool = False
+    output_dir: Path | None = None
+    allow_busy: bool = False
+
+    def is_reference(self) -> bool:
+        complete = self.variants == [v.name for v in ALL_VARIANTS] and self.parts == list(PARTS)
+        return complete and not self.quick and self.output_dir is None
+
+    def sustained(self) -> SoakOptions:
+        return SoakOptions(seconds=QUICK_SECONDS) if self.quick else SoakOptions()
+
+
+def output_folder(options: SoakRunOptions) -> Path:
+    if options.output_dir is not None:
+        return options.output_dir
+    if options.is_reference():
+        return SOAK_DIR
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return SCRATCH_DIR / f"soak-{stamp}"
+
+
+def run_sustained(options: SoakRunOptions, variant: Variant, say: Callable[[str], None]) -> Json:
+    return measure_sustained(variant, options.sustained(), say)
+
+
+def outcome_of(result: Json) -> Json:
+    """A fault measurement's dict, its own status kept as "outcome" (the entry's status is the
+    run's); a failed one raises, so the run records it as failed with its reason."""
+    outcome = result.pop("status", None)
+    if outcome == "failed":
+        raise RuntimeError(result.get("reason") or "failed without a reason")
+    return {**result, "outcome": outcome}
+
+
+def run_killed_worker(
+    options: SoakRunOptions, variant: Variant, say: Callable[[str], None]
+) -> Json:
+    from benchmarks.reliability_faults import measure_killed_worker
+
+    return outcome_of(measure_killed_worker(variant, say=say))
+
+
+def run_shutdown(options: SoakRunOptions, variant: Variant, say: Callable[[str], None]) -> Json:
+    from benchmarks.reliability_faults import measure_graceful_shutdown
+
+    return outcome_of(measure_graceful_shutdown(variant, say=say))
+
+
+def run_hostile(options: SoakRunOptions, variant: Variant, say: Callable[[str], None]) -> Json:
+    from benchmarks.reliability_clients import measure_hostile_clients
+
+    seconds = QUICK_SECONDS if options.quick else 8.0
+    return measure_hostile_clients(variant, seconds=seconds, say=say)
+
+
+PART_RUNNERS: dict[str, Callable[[SoakRunOptions, Variant, Callable[[str], None]], Json]] = {
+    "sustained": run_sustained,
+    "killed-worker": run_killed_worker,
+    "shutdown": run_shutdown,
+    "hostile": run_hostile,
+}
+
+
+def refuse_busy_machine() -> None:
+    """Other load would be measured as the variants' slowness (as planning.check_can_measure)."""
+    import os
+
+    from benchmarks import sampling
+    from benchmarks.planning import BenchmarkError
+
+    busy = sampling.busy_cpus(set(os.sched_getaffinity(0)))
+    if busy:
+        shown = ", ".join(f"CPU {cpu} {percent:.0f}%" for cpu, percent in busy.items())
+        raise BenchmarkError(
+            f"other processes keep the cores busy ({shown}); busiest: "
+            + "; ".join(sampling.top_cpu_processes())
+            + ". Stop them, or pass --allow-busy to measure anyway."
+        )
+
+
+def run_soak(options: SoakRunOptions, say: Callable[[str], None]) -> Path:
+    """Every part for every variant, the file saved after each; its path."""
+    if not options.allow_busy:
+        refuse_busy_machine()
+    folder = output_folder(options)
+    path = folder / "latest.json"
+    started = time.monotonic()
+    results: Json = {"schema": SCHEMA, "started_at": _now(), "quick": options.quick, "parts": {}}
+
+    def save() -> None:
+        results["finished_at"] = _now()
+        results["duration_seconds"] = round(time.monotonic() - started, 1)
+        save_results(results, path)
+
+    for part in options.parts:
+        entries = results["parts"][part] = {}
+        for name in options.variants:
+            entry: Json = {"status": "pending"}
+            entries[name] = entry
+            with recorded_outcome(entry, name, save, say, part=f"soak {part}"):
+                entry.update(PART_RUNNERS[part](options, get_variant(name), say))
+    save()
+    return path
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def main(argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.soak", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="short runs, into scratch/")
+    parser.add_argument("--parts", help=f"comma-separated, some of {', '.join(PARTS)}")
+    parser.add_argument("--variants", help="comma-separated variant names (default: all)")
+    parser.add_argument("--out", type=Path, help="write here (default: see above)")
+    parser.add_argument("--allow-busy", action="store_true", help="measure on busy cores anyway")
+    args = parser.parse_args(argv)
+    known = [v.name for v in ALL_VARIANTS]
+    variants = args.variants.split(",") if args.variants else known
+    parts = args.parts.split(",") if args.parts else list(PARTS)
+    for chosen, allowed, what in ((variants, known, "variant"), (parts, list(PARTS), "part")):
+        unknown = [item for item in chosen if item not in allowed]
+        if unknown:
+            parser.error(
+                f"unknown {what}(s) {', '.join(unknown)}; choose from {', '.join(allowed)}"
+            )
+    options = SoakRunOptions(variants, parts, args.quick, args.out, args.allow_busy)
+    path = run_soak(options, print)
+    print(f"results: {path}")
+    if not options.is_reference():
+        print("the reference in benchmarks/results/soak/ is unchanged (a quick or partial run)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
