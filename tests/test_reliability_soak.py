@@ -100,7 +100,14 @@ def test_the_reliability_table_quotes_the_soak_results():
         "connections": 512,
         "workers": 2,
         "wrk": {"requests": 250000, "errors": {"connect": 0, "read": 0, "timeout": 2}},
-        "health": {"asked": 240, "failures": 0, "p50_ms": 3.0, "p99_ms": 41.0, "max_ms": 180.0},
+        "health": {
+            "asked": 240,
+            "failures": 0,
+            "p50_ms": 3.0,
+            "p99_ms": 41.0,
+            "max_ms": 180.0,
+            "within_limit": False,
+        },
         "memory": {"start_mib": 200.0, "end_mib": 210.0, "growth": 0.05, "flat": True},
     }
     failed = {"status": "failed", "error": "pypy: the server exited with 1"}
@@ -110,7 +117,7 @@ def test_the_reliability_table_quotes_the_soak_results():
     }
     section = reliability_section(results)
     assert (
-        "| baseline | 250,000 in 120 s | 2 | 240 of 240 | 3.00 / 41.0 | 180 "
+        "| baseline | 250,000 in 120 s | 2 | 240 of 240 | 3.00 / 41.0 | 180 | **no** "
         "| 200 → 210 (5.00%, flat) |" in section
     )
     assert "| pypy | not measured: pypy: the server exited with 1 |" in section
