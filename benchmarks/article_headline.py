@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from baseline.fib_settings import DEFAULT_FIB_MAX_N, FIB_MAX_N_LIMIT
 from benchmarks import sampling
 from benchmarks.article_claims import ARTICLE_SETTINGS, ARTICLE_TITLE
-from benchmarks.planning import BenchmarkError
+from benchmarks.planning import refuse_busy_cpus
 from benchmarks.records import recorded_outcome
 from benchmarks.results import Json
 from benchmarks.sweep import probe_compute_times
@@ -128,7 +128,7 @@ def measure_headline(
     each one; a variant that fails is recorded with its reason and the others still run."""
     cpus = sorted(os.sched_getaffinity(0))
     if not options.allow_busy:
-        refuse_busy_cpus(cpus)
+        refuse_busy_cpus(set(cpus), allow="allow a busy machine (allow_busy)")
     section.update(headline_section(options, cpus))
     save()
     for name in options.variants:
@@ -136,18 +136,6 @@ def measure_headline(
         section["rows"].append(row)
         with recorded_outcome(row, name, save, say, part="article headline"):
             measure_variant(options, cpus, row, say, save)
-
-
-def refuse_busy_cpus(cpus: list[int]) -> None:
-    """Other load on the shared cores would be measured as the variants' slowness."""
-    busy = sampling.busy_cpus(set(cpus))
-    if busy:
-        shown = ", ".join(f"CPU {cpu} {percent:.0f}%" for cpu, percent in busy.items())
-        raise BenchmarkError(
-            f"other processes keep the cores busy ({shown}); busiest: "
-            + "; ".join(sampling.top_cpu_processes())
-            + ". Stop them, or allow a busy machine (allow_busy) to measure anyway."
-        )
 
 
 def headline_section(options: HeadlineOptions, cpus: list[int]) -> Json:

@@ -34,7 +34,6 @@ from typing import Any
 import psutil
 
 from baseline.fib_settings import DEFAULT_FIB_MAX_N
-from benchmarks import sampling
 from benchmarks.environment import cpu_model
 from benchmarks.formatting import (
     MISSING,
@@ -44,7 +43,7 @@ from benchmarks.formatting import (
     markdown_table,
     ratio_of,
 )
-from benchmarks.planning import plan_pinning
+from benchmarks.planning import plan_pinning, refuse_busy_cpus
 from benchmarks.records import recorded_outcome
 from benchmarks.results import Json
 from benchmarks.servers import RunningServer, start_server, stop_server, wait_until_healthy
@@ -301,17 +300,6 @@ def one_worker_cpus(pinning: Json) -> tuple[set[int] | None, set[int] | None]:
     return {pinning["server_cpus"][0]}, set(pinning["load_generator_cpus"])
 
 
-def refuse_busy_cores(pinning: Json) -> None:
-    busy = sampling.busy_cpus(set(pinning["load_generator_cpus"] + pinning["server_cpus"]))
-    if busy:
-        shown = ", ".join(f"CPU {cpu} {percent:.0f}%" for cpu, percent in busy.items())
-        raise JitTipError(
-            f"other processes keep the cores busy ({shown}); busiest: "
-            + "; ".join(sampling.top_cpu_processes())
-            + ". Stop them, or measure anyway with allow_busy=True."
-        )
-
-
 def measure_jit_tips(
     options: JitOptions, say: Callable[[str], None], save: Callable[[], None], section: Json
 ) -> None:
@@ -321,7 +309,8 @@ def measure_jit_tips(
         raise JitTipError(f"n must be from 0 to fib_max_n ({options.fib_max_n}), not {options.n}")
     pinning = plan_pinning()
     if not options.allow_busy:
-        refuse_busy_cores(pinning)
+        cpus = set(pinning["load_generator_cpus"] + pinning["server_cpus"])
+        refuse_busy_cpus(cpus, allow="pass allow_busy=True")
     section.clear()
     section.update(jit_section(options, pinning))
     for name in options.settings:

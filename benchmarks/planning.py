@@ -136,14 +136,20 @@ def check_can_measure(options: Options, pinning: dict, ports: dict[str, int]) ->
                 "leftover server halves the next numbers), or measure it with --no-start."
             )
     if not options.allow_busy:
-        busy = sampling.busy_cpus(set(pinning["load_generator_cpus"] + pinning["server_cpus"]))
-        if busy:
-            shown = ", ".join(f"CPU {cpu} {percent:.0f}%" for cpu, percent in busy.items())
-            raise BenchmarkError(
-                f"other processes keep the cores busy ({shown}); busiest: "
-                + "; ".join(sampling.top_cpu_processes())
-                + ". Stop them, or pass --allow-busy to measure anyway."
-            )
+        refuse_busy_cpus(set(pinning["load_generator_cpus"] + pinning["server_cpus"]))
+
+
+def refuse_busy_cpus(cpus: set[int], allow: str = "pass --allow-busy") -> None:
+    """Other load on the cores would be measured as the variants' slowness: refuse it, naming the
+    busiest processes and how to measure anyway (`allow`). Every measuring part calls this."""
+    busy = sampling.busy_cpus(cpus)
+    if busy:
+        shown = ", ".join(f"CPU {cpu} {percent:.0f}%" for cpu, percent in busy.items())
+        raise BenchmarkError(
+            f"other processes keep the cores busy ({shown}); busiest: "
+            + "; ".join(sampling.top_cpu_processes())
+            + f". Stop them, or {allow} to measure anyway."
+        )
 
 
 def _port_in_use(port: int) -> bool:

@@ -197,16 +197,21 @@ def warmup_figure(results: Json) -> Figure | None:
 
 def mark_plateau_start(ax, results: Json, variant: str, warmup: Json) -> None:
     """A ring on the first point of the plateau (benchmarks/warmup.py)."""
-    start = warmup.get("plateau_start_seconds")
-    if start is None:
+    ring_point(ax, warmup, warmup.get("plateau_start_seconds"), colour(results, variant))
+
+
+def ring_point(ax, curve: Json, seconds: float | None, edge: str) -> None:
+    """A ring on the point of a warm-up curve ({"seconds", "requests_per_second"}) at `seconds`
+    (none for None): where its plateau starts."""
+    if seconds is None:
         return
-    index = warmup["seconds"].index(start)
+    index = curve["seconds"].index(seconds)
     ax.scatter(
-        [start],
-        [warmup["requests_per_second"][index]],
+        [seconds],
+        [curve["requests_per_second"][index]],
         s=120,
         facecolors="none",
-        edgecolors=colour(results, variant),
+        edgecolors=edge,
         zorder=3,
     )
 

@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 
 from benchmarks.figures import COLOURS, new_figure, save
 from benchmarks.jit_tips import summary_of
+from benchmarks.plots import ring_point
 from benchmarks.results import Json
 
 # 10 × 5 inches at figures.DPI (120): 1200 × 600 pixels.
@@ -44,17 +45,7 @@ def plot_curve(ax, entry: Json, colour: str) -> None:
         color=colour,
         label=setting_legend(entry),
     )
-    start = summary_of(entry).get("plateau_start_seconds")
-    if start is not None:
-        index = warmup["seconds"].index(start)
-        ax.scatter(
-            [start],
-            [warmup["requests_per_second"][index]],
-            s=120,
-            facecolors="none",
-            edgecolors=colour,
-            zorder=3,
-        )
+    ring_point(ax, warmup, summary_of(entry).get("plateau_start_seconds"), colour)
 
 
 def jit_figure(section: Json) -> Figure:

@@ -59,60 +59,70 @@ class HealthProbe:
 
 
 @contextmanager
-def probing_health(port: int) -> Iterator[HealthProbe]:
-    probe = HealthProbe([], [])
+def every(interval: float, action: Callable[[], None]) -> Iterator[None]:
+    """`action` every `interval` seconds on a thread of its own while the block runs."""
     stop = threading.Event()
 
-    def ask() -> None:
-        while not stop.wait(HEALTH_INTERVAL_SECONDS):
-            started = time.monotonic()
-            connection = http.client.HTTPConnection(LOOPBACK, port, timeout=HEALTH_TIMEOUT_SECONDS)
-            try:
-                connection.request("GET", "/health")
-                status = connection.getresponse().status
-                if status == 200:
-                    probe.latencies.append(time.monotonic() - started)
-                else:
-                    probe.failures.append(f"status {status}")
-            except OSError as error:
-                probe.failures.append(f"{type(error).__name__}: {error}")
-            finally:
-                connection.close()
+    def loop() -> None:
+        while not stop.wait(interval):
+            action()
 
-    thread = threading.Thread(target=ask, daemon=True)
+    thread = threading.Thread(target=loop, daemon=True)
     thread.start()
     try:
-        yield probe
+        yield
     finally:
         stop.set()
         thread.join()
+
+
+def ask_health(port: int, probe: HealthProbe) -> None:
+    """One GET /health on a fresh connection: its latency, or what replaced it, into `probe`."""
+    started = time.monotonic()
+    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=HEALTH_TIMEOUT_SECONDS)
+    try:
+        connection.request("GET", "/health")
+        status = connection.getresponse().status
+        if status == 200:
+            probe.latencies.append(time.monotonic() - started)
+        else:
+            probe.failures.append(f"status {status}")
+    except OSError as error:
+        probe.failures.append(f"{type(error).__name__}: {error}")
+    finally:
+        connection.close()
+
+
+@contextmanager
+def probing_health(port: int) -> Iterator[HealthProbe]:
+    probe = HealthProbe([], [])
+    with every(HEALTH_INTERVAL_SECONDS, lambda: ask_health(port, probe)):
+        yield probe
+
+
+def mean_uss_mib(server: RunningServer) -> float | None:
+    uss = []
+    for worker in server.workers():
+        try:
+            uss.append(worker.memory_full_info().uss / 2**20)
+        except psutil.Error:
+            continue  # a worker that just exited: the next sample sees its replacement
+    return statistics.fmean(uss) if uss else None
 
 
 @contextmanager
 def sampling_memory(server: RunningServer) -> Iterator[list[list[float]]]:
     """[seconds since the start, mean USS MiB per worker] every MEMORY_INTERVAL_SECONDS."""
     timeline: list[list[float]] = []
-    stop = threading.Event()
     started = time.monotonic()
 
     def sample() -> None:
-        while not stop.wait(MEMORY_INTERVAL_SECONDS):
-            uss = []
-            for worker in server.workers():
-                try:
-                    uss.append(worker.memory_full_info().uss / 2**20)
-                except psutil.Error:
-                    continue  # a worker that just exited: the next sample sees its replacement
-            if uss:
-                timeline.append([round(time.monotonic() - started, 1), statistics.fmean(uss)])
+        uss = mean_uss_mib(server)
+        if uss is not None:
+            timeline.append([round(time.monotonic() - started, 1), uss])
 
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    try:
+    with every(MEMORY_INTERVAL_SECONDS, sample):
         yield timeline
-    finally:
-        stop.set()
-        thread.join()
 
 
 def percentile(values: list[float], fraction: float) -> float | None:

@@ -18,6 +18,7 @@ benchmarks/results/scratch/. The fast versions of these checks are in the test s
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from benchmarks.planning import refuse_busy_cpus
 from benchmarks.records import recorded_outcome
 from benchmarks.reference import SCRATCH_DIR
 from benchmarks.reliability_soak import SoakOptions, measure_sustained
@@ -104,27 +106,10 @@ PART_RUNNERS: dict[str, Callable[[SoakRunOptions, Variant, Callable[[str], None]
 }
 
 
-def refuse_busy_machine() -> None:
-    """Other load would be measured as the variants' slowness (as planning.check_can_measure)."""
-    import os
-
-    from benchmarks import sampling
-    from benchmarks.planning import BenchmarkError
-
-    busy = sampling.busy_cpus(set(os.sched_getaffinity(0)))
-    if busy:
-        shown = ", ".join(f"CPU {cpu} {percent:.0f}%" for cpu, percent in busy.items())
-        raise BenchmarkError(
-            f"other processes keep the cores busy ({shown}); busiest: "
-            + "; ".join(sampling.top_cpu_processes())
-            + ". Stop them, or pass --allow-busy to measure anyway."
-        )
-
-
 def run_soak(options: SoakRunOptions, say: Callable[[str], None]) -> Path:
     """Every part for every variant, the file saved after each; its path."""
     if not options.allow_busy:
-        refuse_busy_machine()
+        refuse_busy_cpus(set(os.sched_getaffinity(0)))
     folder = output_folder(options)
     path = folder / "latest.json"
     started = time.monotonic()

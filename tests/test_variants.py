@@ -27,15 +27,24 @@ def test_every_variant_has_a_make_run_target_that_serves_it():
         assert rule.group(1) == f"@$(CPYTHON) serve.py {variant.name}"
 
 
-def test_make_help_lists_every_target_with_a_line():
-    listed = subprocess.run(
+def make_help() -> str:
+    """What `make help` prints: a line per documented target."""
+    return subprocess.run(
         ["make", "--no-print-directory", "help"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    targets = re.findall(r"^  make (\S+)", listed, re.MULTILINE)
+
+
+def make_help_targets() -> list[str]:
+    return re.findall(r"^  make (\S+)", make_help(), re.MULTILINE)
+
+
+def test_make_help_lists_every_target_with_a_line():
+    listed = make_help()
+    targets = make_help_targets()
     names = [v.name for v in ALL_VARIANTS]
     for target in ["setup", "test", "lint", "clean", "build-scoring", *[f"run-{n}" for n in names]]:
         assert target in targets
