@@ -1,11 +1,12 @@
 """Serve one variant in the foreground: `python serve.py NAME` (what `make run-NAME` runs).
 
 Reads HOST (default 127.0.0.1), PORT (the variant's default), WORKERS (default: the cores this
-process may use) and the app's own settings (the Fibonacci apps': FIB_MAX_N, default 35,
-FIB_BUDGET_SECONDS, default 10, FIB_INLINE_SECONDS, default 0.001; the scoring service's:
-SCORING_ENGINE and SCORING_VALIDATION, set by its variant), checks them all before anything
-starts, then replaces itself with uvicorn under the variant's interpreter (the same process, so
-stopping this process stops the server).
+process may use), LOOP (uvicorn's event loop: the variant's, or asyncio or uvloop; README
+"Reliability" says when asyncio is the better choice) and the app's own settings (the Fibonacci
+apps': FIB_MAX_N, default 35, FIB_BUDGET_SECONDS, default 10, FIB_INLINE_SECONDS, default
+0.001; the scoring service's: SCORING_ENGINE and SCORING_VALIDATION, set by its variant), checks
+them all before anything starts, then replaces itself with uvicorn under the variant's interpreter
+(the same process, so stopping this process stops the server).
 
 uvicorn runs in that process behind a handler that makes a stop by SIGINT or SIGTERM exit with
 status 0. Without it, a single uvicorn process (WORKERS=1) dies by the SIGTERM it has just handled:
@@ -16,10 +17,15 @@ died by a signal, or exited non-zero, as a failure ("make: *** [Makefile:NN: run
 Terminated"), and make passes its own SIGTERM (an IDE's stop button, `script`, `timeout`) on to the
 recipe. A Ctrl-C while the app is still importing ends with status 0 too, instead of a traceback
 (in uvicorn's workers as well).
+
+With WORKERS > 1, the listening socket that uvicorn's supervisor binds is given back its TCP
+protocol number (keep_tcp_nodelay): without it, asyncio leaves Nagle's algorithm on for every
+connection, which costs each keep-alive answer about 40 ms (the PyPy variants run on asyncio).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -44,7 +50,19 @@ def build_command(variant: Variant, environ: Mapping[str, str]) -> list[str]:
     host = read_host(environ)
     port = parse_int_setting("PORT", environ.get("PORT") or str(variant.default_port), 1, 65535)
     workers = parse_int_setting("WORKERS", environ.get("WORKERS") or str(available_cores()), 1, 256)
-    return server_command(variant, host, port, workers)
+    loop = read_loop(variant, environ)
+    return server_command(dataclasses.replace(variant, loop=loop), host, port, workers)
+
+
+def read_loop(variant: Variant, environ: Mapping[str, str]) -> str:
+    """LOOP: uvicorn's event loop, the variant's own unless set (uvloop has no PyPy build)."""
+    loop = environ.get("LOOP", "").strip() or variant.loop
+    allowed = ("asyncio",) if variant.interpreter == "pypy" else ("asyncio", "uvloop")
+    if loop not in allowed:
+        raise SettingsError(
+            f"LOOP must be {' or '.join(allowed)} for {variant.name}, got {loop[:40]!r}"
+        )
+    return loop
 
 
 def check_app_settings(variant: Variant, environ: Mapping[str, str]) -> None:
@@ -95,6 +113,32 @@ def in_process_command(command: list[str]) -> list[str]:
     return [interpreter, os.path.abspath(__file__), UVICORN_MODE, *arguments]
 
 
+def keep_tcp_nodelay() -> None:
+    """Make the socket uvicorn's supervisor binds (Config.bind_socket, WORKERS > 1) say it is TCP.
+
+    uvicorn creates it with `socket.socket(family=...)`, whose protocol number is 0; accepted
+    sockets inherit that number, and asyncio turns TCP_NODELAY on only for a socket whose number
+    is IPPROTO_TCP (asyncio/base_events.py, _set_nodelay). So Nagle's algorithm stayed on and each
+    keep-alive answer waited for the client's delayed ACK, about 40 ms: uvicorn issue #3149
+    (https://github.com/Kludex/uvicorn/issues/3149), open, fixed this same way by the proposed
+    PR #3154. uvloop sets TCP_NODELAY itself; a single worker lets asyncio bind from getaddrinfo,
+    which gives the right number. The same file descriptor, wrapped with the number it really has.
+    """
+    import socket
+
+    from uvicorn.config import Config
+
+    bind_socket = Config.bind_socket
+
+    def bind_tcp_socket(config: Config) -> socket.socket:
+        sock = bind_socket(config)
+        if sock.family not in (socket.AF_INET, socket.AF_INET6):
+            return sock  # a Unix socket: no Nagle
+        return socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, sock.detach())
+
+    Config.bind_socket = bind_tcp_socket  # type: ignore[method-assign]
+
+
 def run_uvicorn(arguments: list[str]) -> int:
     """uvicorn's command line in this process, its stops made quiet (see the module docstring).
 
@@ -102,6 +146,7 @@ def run_uvicorn(arguments: list[str]) -> int:
     multi-worker mode its supervisor keeps its own and exits 0 by itself.
     """
     quiet_stops()
+    keep_tcp_nodelay()
     from uvicorn.main import main as uvicorn_main
 
     uvicorn_main.main(args=arguments, prog_name="uvicorn")
