@@ -37,6 +37,13 @@ PYPY_GC_SETTINGS = (("PYPY_GC_NURSERY", "16MB"), ("PYPY_GC_MAX", "300MB"))
 # The compose file's memory limits and the case study's capacity plan are sized with it.
 SUPERVISOR_ALLOWANCE_MIB = {"pypy": 256, "cpython": 64}
 
+# How long a stopping server lets in-flight requests finish (uvicorn --timeout-graceful-shutdown,
+# whose default, None, lets one stuck request hold the shutdown forever: Server.shutdown in
+# uvicorn/server.py). Above the longest computation the Fibonacci apps admit by default
+# (FIB_BUDGET_SECONDS, 10 s) and below the compose file's stop_grace_period, after which Docker
+# sends SIGKILL (its own default, 10 s, is shorter than a request the budget admits).
+GRACEFUL_SHUTDOWN_SECONDS = 15
+
 
 @dataclass(frozen=True)
 class Variant:
@@ -209,6 +216,8 @@ def server_command(variant: Variant, host: str, port: int, workers: int) -> list
         variant.loop,
         "--http",
         variant.http,
+        "--timeout-graceful-shutdown",
+        str(GRACEFUL_SHUTDOWN_SECONDS),
         "--no-access-log",
     ]
 

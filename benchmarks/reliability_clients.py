@@ -21,7 +21,7 @@ uvicorn's defences (uvicorn 0.54, .venv/cpython/lib/python3.11/site-packages/uvi
   (RLIMIT_NOFILE, which the server inherits) or `--backlog` (2048) is reached.
 - `--limit-concurrency` (config.py, None by default) answers 503 once connections or tasks reach
   the limit, counting idle and half-sent connections too: under slowloris it would refuse the
-  real clients, not the attacker.
+  real clients, not the attacker (measured: the `slowloris_limited` scenario, its own server).
 - `--h11-max-incomplete-event-size` bounds an h11 request head (h11's 16 KiB by default); the
   variants use httptools, whose parser (llhttp) has no header-size limit of its own here, so an
   oversized header reaches the application (which answers it: see the measured `oversized`).
@@ -59,7 +59,17 @@ HOSTILE_TIMEOUT = 10.0  # an oversized request unanswered after this is a hang
 FLOOD_THREADS = 4
 FD_MARGIN = 64  # descriptors beyond the connections: probe, real stream, flood, the interpreter
 FIB_N, FIB_10 = 10, 55
-SCENARIOS = ("slowloris", "idle_keepalive", "oversized", "health_flood")
+SCENARIOS = ("slowloris", "idle_keepalive", "oversized", "health_flood", "slowloris_limited")
+
+
+# Scenarios served by a server of their own, with these uvicorn settings (given through uvicorn's
+# UVICORN_* environment variables, its command line's prefix): slowloris again against
+# --limit-concurrency, a defence uvicorn has and the variants do not set, to measure why.
+def limited_settings(connections: int) -> dict[str, str]:
+    return {"UVICORN_LIMIT_CONCURRENCY": str(connections // 2)}
+
+
+OWN_SERVER = {"slowloris_limited": limited_settings}
 
 
 class HostileClientError(RuntimeError):
@@ -211,10 +221,13 @@ def connect(port: int) -> socket.socket:
 
 
 def server_closed(sock: socket.socket) -> bool:
-    """Whether the server has closed `sock` (EOF or reset), without waiting."""
+    """Whether the server has closed `sock` (EOF or reset), without waiting: what is still unread
+    (the rest of an earlier answer) is read first, so only the end of the stream counts."""
     sock.setblocking(False)
     try:
-        return sock.recv(65536) == b""
+        while sock.recv(65536):
+            pass
+        return True  # recv returned b"": the end of the stream
     except BlockingIOError:
         return False
     except OSError:
@@ -296,13 +309,17 @@ def send_raw(port: int, request: bytes) -> str:
 
 
 def oversized_requests(variant: Variant) -> dict[str, bytes]:
+    """The oversized header goes with the variant's own real request (for the scoring service a
+    valid JSON body, so its answer says whether the header itself was refused)."""
     padding = b"x" * OVERSIZED_HEADER_BYTES
-    path = "/score" if variant.workload == "scoring" else f"/fib/{FIB_N}"
-    method = b"POST" if variant.workload == "scoring" else b"GET"
+    real = real_request_for(variant)
+    body = real.body or b""
+    content_type = b"Content-Type: application/json\r\n" if real.body else b""
     requests = {
-        "header_100kB": method + b" " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        b"Content-Length: 0\r\nX-Padding: " + padding + b"\r\n\r\n",
-    }
+        "header_100kB": f"{real.method} {real.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode()
+        + content_type + b"Content-Length: %d\r\nX-Padding: " % len(body) + padding
+        + b"\r\n\r\n" + body,
+    }  # fmt: skip
     if variant.workload == "scoring":
         from scoring_validation import MAX_BODY_BYTES
 
@@ -387,6 +404,7 @@ def run_scenario(
     port, variant = server.port, server.variant
     hostile: dict[str, Callable[[], dict]] = {
         "slowloris": lambda: slowloris(port, connections, seconds),
+        "slowloris_limited": lambda: slowloris(port, connections, seconds),
         "idle_keepalive": lambda: idle_keepalive(port, connections, seconds),
         "oversized": lambda: oversized(port, variant, seconds),
         "health_flood": lambda: health_flood(port, seconds),
@@ -423,13 +441,23 @@ def measure_hostile_clients(
     """
     limits = descriptor_limit(connections, say)
     results = {}
+
+    def run(server: RunningServer, scenario: str) -> None:
+        say(f"{variant.name}: {scenario} for {seconds:g} s")
+        results[scenario] = run_scenario(
+            server, scenario, connections=connections, seconds=seconds, health_path=health_path
+        )
+        say(f"{variant.name}: {scenario}: {json.dumps(results[scenario])}")
+
     with running_server(variant, workers=1) as server:
         for scenario in scenarios:
-            say(f"{variant.name}: {scenario} for {seconds:g} s")
-            results[scenario] = run_scenario(
-                server, scenario, connections=connections, seconds=seconds, health_path=health_path
-            )
-            say(f"{variant.name}: {scenario}: {json.dumps(results[scenario])}")
+            if scenario not in OWN_SERVER:
+                run(server, scenario)
+    for scenario in [name for name in scenarios if name in OWN_SERVER]:
+        settings = OWN_SERVER[scenario](connections)
+        with running_server(variant, workers=1, env=settings) as server:
+            run(server, scenario)
+        results[scenario]["settings"] = settings
     return {
         "variant": variant.name,
         "connections": connections,

@@ -1,4 +1,5 @@
-"""Two faults a deployed service meets under load: a worker killed, and a graceful shutdown.
+"""Two faults a deployed service meets under load: a worker killed, and a graceful shutdown (by a
+signal to uvicorn's supervisor, or as `docker compose stop` does it: StopPlan).
 
 measure_killed_worker: 2 workers under steady wrk load, one of them `kill -9`ed. uvicorn's
 supervisor replaces a dead worker on both installed versions: Multiprocess.run polls every 0.5 s
@@ -13,8 +14,14 @@ requests are in flight. The supervisor SIGTERMs each worker and joins it; each w
 listening socket, lets in-flight responses finish and exits (uvicorn/server.py, Server.shutdown).
 uvicorn's --timeout-graceful-shutdown defaults to None (uvicorn/main.py), and Server.shutdown then
 waits for the in-flight requests with `asyncio.wait_for(..., timeout=None)`: without a bound, a
-stuck request holds the shutdown forever.
+stuck request holds the shutdown forever; the variants serve with a bound
+(variants.GRACEFUL_SHUTDOWN_SECONDS), which each shutdown entry records.
 https://github.com/encode/uvicorn/blob/master/uvicorn/server.py
+
+Both run on every variant of both services: the fib apps' load is GET /fib/10 and their in-flight
+requests compute a long fib(n); the scoring service's load is the case study's rotating bodies and
+its in-flight requests are POST /score whose body is only half sent when the signal comes (a
+request a worker has begun to read), the rest sent a second later: each must still be scored right.
 
 Both return JSON-able dicts ({"status": "ok" | "failed" | "unsupported", ...}), record a
 misbehaving server instead of raising, and stop everything they started by process group, on
@@ -23,8 +30,6 @@ Ctrl-C as well.
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
 import signal
 import socket
@@ -34,20 +39,18 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass
 
+from benchmarks.reliability_requests import InFlight, in_flight_requests, steady_load_plan
 from benchmarks.servers import RunningServer, ServerError, start_server, wait_until_healthy
 from benchmarks.wrk import WrkError, WrkPlan, parse_wrk_output, run_wrk, wrk_command
 from processes import LOOPBACK, group_members, http_get, start_group, stop_group
-from variants import Variant
+from variants import GRACEFUL_SHUTDOWN_SECONDS, Variant
 
 Say = Callable[[str], None]
 WORKERS = 2
-CHEAP_PATH = "/fib/10"
 STARTUP_LINE = "Application startup complete."  # uvicorn logs it once per worker that serves
-# fib(n) taking about half a second (CPython 3.11: fib(34); PyPy's JIT: fib(40)), so a request
-# sent just before the signal is still computing when it arrives.
-LONG_N = {"cpython": 34, "pypy": 40}
-LONG_FIB_MAX_N = "45"  # FIB_MAX_N for the shutdown run: the default (35) refuses fib(40)
+LONG_FIB_MAX_N = "45"  # FIB_MAX_N for the shutdown run: the default (35) refuses PyPy's fib(40)
 EXIT_LIMIT_SECONDS = 30.0  # a group that takes longer to exit counts as not exiting
 PROBE_SECONDS = EXIT_LIMIT_SECONDS + 5  # a probe open this long outlived the group: it hung
 
@@ -64,14 +67,13 @@ def measure_killed_worker(
     `kill_after` s: was it replaced, how soon did the server answer and recover its requests/s,
     and how many requests failed."""
     result: dict = {"variant": variant.name, "workers": WORKERS, "connections": connections}
-    if variant.workload != "fib":
-        return {**result, "status": "unsupported", "notes": ["fib variants only (GET /fib/10)"]}
     server: RunningServer | None = None
     try:
         server = start_server(variant, workers=WORKERS)
         wait_until_healthy(server)
         say(f"{variant.name}: {WORKERS} workers up, loading for {seconds} s")
-        result.update(_kill_under_load(server, seconds, kill_after, connections, say))
+        with steady_load_plan(variant, server.base_url, connections, 1) as plan:
+            result.update(_kill_under_load(server, plan, seconds, kill_after, say))
     except (ServerError, WrkError, OSError) as error:
         result.update(status="failed", reason=str(error))
     finally:
@@ -81,11 +83,10 @@ def measure_killed_worker(
 
 
 def _kill_under_load(
-    server: RunningServer, seconds: int, kill_after: float, connections: int, say: Say
+    server: RunningServer, plan: WrkPlan, seconds: int, kill_after: float, say: Say
 ) -> dict:
     runs: list[dict] = []
     stop = threading.Event()
-    plan = WrkPlan(server.base_url + CHEAP_PATH, connections, 1, 2)
     loader = threading.Thread(target=_wrk_each_second, args=(plan, seconds, runs, stop))
     started = time.monotonic()
     loader.start()
@@ -201,27 +202,77 @@ def _failures(run: dict) -> int:
     return sum(run.get("errors", {}).values())
 
 
+@dataclass(frozen=True)
+class StopPlan:
+    """How the server is stopped: its supervisor signalled, as a process manager or `make` would;
+    or `docker compose stop` emulated without an engine: the image's command (`sh -c "exec python
+    serve.py ..."`) run as PID 1 of a PID namespace of its own (util-linux unshare), SIGTERM to
+    that PID 1 alone, SIGKILL to it after the compose file's stop_grace_period (when PID 1 dies,
+    the kernel kills the rest of its namespace). A PID 1 receives only the signals it has a
+    handler for (pid_namespaces(7)): serve.py installs one before anything else."""
+
+    description: str
+    as_pid1: bool = False
+    kill_after_seconds: float | None = None
+    # One more POST /score that sends half its body and never the rest: the request that only
+    # --timeout-graceful-shutdown ends (the scoring service only; a GET has no body to wait for).
+    stuck_upload: bool = False
+
+
+SUPERVISOR_SIGTERM = StopPlan("SIGTERM to uvicorn's supervisor")
+
+
+def container_stop_plan() -> StopPlan:
+    from docker_files import duration_seconds, load_compose
+
+    grace = duration_seconds(load_compose()["x-service"]["stop_grace_period"])
+    return StopPlan(
+        f"docker compose stop: SIGTERM to PID 1, SIGKILL after {grace:g} s",
+        as_pid1=True, kill_after_seconds=grace, stuck_upload=True,
+    )  # fmt: skip
+
+
+def as_pid1(command: list[str]) -> list[str]:
+    """`command` as the image runs it (`sh -c "exec ..."`), PID 1 of a new PID namespace."""
+    return ["unshare", "--pid", "--fork", "--kill-child", "sh", "-c", 'exec "$@"', "sh", *command]
+
+
+def measure_container_stop(variant: Variant, *, say: Say = print) -> dict:
+    """measure_graceful_shutdown as `docker compose stop` does it (container_stop_plan)."""
+    return measure_graceful_shutdown(variant, stop=container_stop_plan(), say=say)
+
+
 def measure_graceful_shutdown(
-    variant: Variant, *, load_seconds: float = 3.0, clients: int = 4, say: Say = print
+    variant: Variant,
+    *,
+    load_seconds: float = 3.0,
+    clients: int = 4,
+    stop: StopPlan = SUPERVISOR_SIGTERM,
+    say: Say = print,
 ) -> dict:
     """SIGTERM `variant`'s main process under wrk load with `clients` long requests in flight:
-    did each complete with 200 and the right value, how did a new connection fare, how long until
+    did each complete with 200 and the right answer, how did a new connection fare, how long until
     the process group exited, and is anything of it left."""
     result: dict = {"variant": variant.name, "workers": WORKERS, "clients": clients}
-    if variant.workload != "fib":
-        return {**result, "status": "unsupported", "notes": ["fib variants only (GET /fib/n)"]}
-    n = LONG_N[variant.family]
+    result["timeout_graceful_shutdown_seconds"] = GRACEFUL_SHUTDOWN_SECONDS
+    result["stop"] = stop.description
     server: RunningServer | None = None
     wrk: subprocess.Popen | None = None
     try:
-        server = start_server(variant, workers=WORKERS, env={"FIB_MAX_N": LONG_FIB_MAX_N})
+        wrap = as_pid1 if stop.as_pid1 else None
+        env = {"FIB_MAX_N": LONG_FIB_MAX_N}
+        server = start_server(variant, workers=WORKERS, env=env, wrap=wrap)
         wait_until_healthy(server)
-        http_get(f"{server.base_url}/fib/{n}", timeout=60)  # warm: the cost model, PyPy's JIT
-        wrk = _start_background_wrk(server, load_seconds)
-        time.sleep(load_seconds / 2)
-        say(f"{variant.name}: {clients} requests for fib({n}) in flight, then SIGTERM")
-        result.update(_terminate_under_load(server, n, clients))
-        result["wrk"] = _finish_wrk(wrk)
+        requests = in_flight_requests(variant, server.base_url, clients)
+        requests.warm_up()  # the cost model, PyPy's JIT: a long request is long from the start
+        with steady_load_plan(variant, server.base_url, 4, int(load_seconds) + 2) as plan:
+            wrk = start_group(
+                wrk_command(plan), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )  # still loading when the signal comes
+            time.sleep(load_seconds / 2)
+            say(f"{variant.name}: {clients} requests ({requests.description}) in flight, SIGTERM")
+            result.update(_terminate_under_load(server, requests, stop))
+            result["wrk"] = _finish_wrk(wrk)
     except (ServerError, WrkError, OSError) as error:
         result.update(status="failed", reason=str(error))
     finally:
@@ -232,12 +283,6 @@ def measure_graceful_shutdown(
     return result
 
 
-def _start_background_wrk(server: RunningServer, load_seconds: float) -> subprocess.Popen:
-    duration = int(load_seconds) + 2  # still loading when the signal comes
-    plan = WrkPlan(server.base_url + CHEAP_PATH, 4, duration, 2)
-    return start_group(wrk_command(plan), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
 def _finish_wrk(wrk: subprocess.Popen) -> dict:
     try:
         stdout, stderr = wrk.communicate(timeout=30)
@@ -246,44 +291,49 @@ def _finish_wrk(wrk: subprocess.Popen) -> dict:
         return {"error": str(error)}
 
 
-def _terminate_under_load(server: RunningServer, n: int, clients: int) -> dict:
-    answers: list[dict] = [{} for _ in range(clients)]
-    threads = [
-        threading.Thread(target=_long_request, args=(server.port, n, answers[index]))
-        for index in range(clients)
-    ]
-    for thread in threads:
-        thread.start()
-    time.sleep(0.2)  # sent and accepted: each computes for about half a second
+def _terminate_under_load(server: RunningServer, requests: InFlight, stop: StopPlan) -> dict:
     pgid = server.process.pid
-    signalled = time.monotonic()
-    os.kill(pgid, signal.SIGTERM)
-    probes: list[dict] = []
+    target = _pid1(server) if stop.as_pid1 else pgid
     exiting = threading.Event()
+    stuck = _stuck_upload(requests) if stop.stuck_upload and requests.stuck else None
+    threads = requests.start()
+    time.sleep(0.2)  # sent and accepted: each computes, or waits for the rest of its body
+    signalled = time.monotonic()
+    os.kill(target, signal.SIGTERM)
+    requests.release_after_signal()
+    probes: list[dict] = []
     prober = threading.Thread(target=_probe_until, args=(server.port, signalled, probes, exiting))
     prober.start()
     try:
-        exited = _seconds_until_group_exits(pgid, signalled, limit=EXIT_LIMIT_SECONDS)
+        exited, killed = _await_exit(pgid, target, signalled, stop.kill_after_seconds)
     finally:
         exiting.set()
         prober.join()
-    for thread in threads:
+    for thread in [*threads, *([stuck[0]] if stuck else [])]:
         thread.join(timeout=30)
-    expected = _fib(n)
-    completed = [a for a in answers if a.get("status") == 200 and a.get("result") == expected]
+    answers = requests.answers
+    completed = [answer for answer in answers if answer.get("right")]
+    # A request still in the supervisor's listen backlog when the workers stop is reset when it
+    # exits (no worker accepts it any more): uvicorn promises nothing for it. Anything else that
+    # did not complete right is a failure.
+    reset = [a for a in answers if "status" not in a and "ConnectionReset" in a.get("error", "")]
     left = [member.pid for member in group_members(pgid)]
     hung = any(probe["outcome"] == "hung" for probe in probes)
     waited = max((p["seconds"] for p in probes if p["outcome"] in ("reset", "closed")), default=0)
-    ok = len(completed) == clients and exited is not None and not left and not hung
+    settled = len(completed) + len(reset) == len(answers) and bool(completed)
+    ok = settled and exited is not None and killed is None and not left and not hung
     return {
         "status": "ok" if ok else "failed",
-        "n": n,
+        "in_flight_request": requests.description,
         "in_flight": answers,
         "completed_200": len(completed),
+        "reset_in_backlog": len(reset),
         "new_connections_after_signal": probes,
         "new_connection_hung": hung,
         "new_connection_longest_wait_seconds": waited,
         "group_exit_seconds": exited,
+        "sigkill_after_seconds": killed,
+        "stuck_upload": stuck[1] if stuck else None,
         "left_in_group": left,
         "notes": _shutdown_notes(ok, waited),
     }
@@ -294,28 +344,10 @@ def _shutdown_notes(ok: bool, waited: float) -> list[str]:
     if waited > 1:
         notes.append(
             "new connections after the signal waited in the supervisor's listen backlog until it"
-            " exited, then were reset: how long is bounded only by the in-flight requests"
-            " (uvicorn sets no --timeout-graceful-shutdown by default)"
+            " exited, then were reset: as long as the in-flight requests take, at most"
+            f" --timeout-graceful-shutdown ({GRACEFUL_SHUTDOWN_SECONDS} s here)"
         )
     return notes
-
-
-def _long_request(port: int, n: int, answer: dict) -> None:
-    """GET /fib/n on a connection of its own; `answer` gets its status and result, or the error."""
-    began = time.monotonic()
-    connection = http.client.HTTPConnection(LOOPBACK, port, timeout=60)
-    try:
-        connection.request("GET", f"/fib/{n}")
-        response = connection.getresponse()
-        body = response.read()
-        answer["status"] = response.status
-        if response.status == 200:
-            answer["result"] = json.loads(body)["result"]
-    except (OSError, http.client.HTTPException, ValueError) as error:
-        answer["error"] = f"{type(error).__name__}: {error}"
-    finally:
-        answer["seconds"] = time.monotonic() - began
-        connection.close()
 
 
 def _probe_until(port: int, since: float, probes: list[dict], stop: threading.Event) -> None:
@@ -355,8 +387,36 @@ def _seconds_until_group_exits(pgid: int, since: float, limit: float) -> float |
     return None
 
 
-def _fib(n: int) -> int:
-    a, b = 0, 1
-    for _ in range(n):
-        a, b = b, a + b
-    return a
+def _await_exit(
+    pgid: int, target: int, since: float, kill_after: float | None
+) -> tuple[float | None, float | None]:
+    """Seconds until the group exited (None: not within EXIT_LIMIT_SECONDS), and when `target`
+    was sent SIGKILL, as Docker does after the stop grace period (None: it was not needed)."""
+    if kill_after is None:
+        return _seconds_until_group_exits(pgid, since, EXIT_LIMIT_SECONDS), None
+    exited = _seconds_until_group_exits(pgid, since, kill_after)
+    if exited is not None:
+        return exited, None
+    with suppress(ProcessLookupError):
+        os.kill(target, signal.SIGKILL)
+    return _seconds_until_group_exits(pgid, since, EXIT_LIMIT_SECONDS), time.monotonic() - since
+
+
+def _pid1(server: RunningServer) -> int:
+    """The host pid of the namespace's PID 1: unshare's one child (serve.py, then uvicorn)."""
+    import psutil
+
+    children = psutil.Process(server.process.pid).children()
+    if len(children) != 1:
+        raise ServerError(f"unshare has {len(children)} children, not the one PID 1")
+    return children[0].pid
+
+
+def _stuck_upload(requests: InFlight) -> tuple[threading.Thread, dict]:
+    """The workload's request that never completes, started before the signal: uvicorn's shutdown
+    waits for it until --timeout-graceful-shutdown, then cancels it. Its answer dict gets what the
+    client saw and when (seconds since it started)."""
+    answer: dict = {}
+    thread = threading.Thread(target=requests.stuck, args=(answer,))
+    thread.start()
+    return thread, answer

@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
@@ -52,10 +52,13 @@ class SoakOptions:
 @dataclass
 class HealthProbe:
     """`/health` asked every HEALTH_INTERVAL_SECONDS on a fresh connection: each latency, or the
-    error that replaced it."""
+    error that replaced it; and when each answer over the limit, or failure, came (seconds since
+    the load started: a burst of new connections at the start shows there)."""
 
     latencies: list[float]
     failures: list[str]
+    started: float = field(default_factory=time.monotonic)
+    over_limit: list[dict] = field(default_factory=list)
 
 
 @contextmanager
@@ -79,16 +82,22 @@ def every(interval: float, action: Callable[[], None]) -> Iterator[None]:
 def ask_health(port: int, probe: HealthProbe) -> None:
     """One GET /health on a fresh connection: its latency, or what replaced it, into `probe`."""
     started = time.monotonic()
+    at = round(started - probe.started, 1)
     connection = http.client.HTTPConnection(LOOPBACK, port, timeout=HEALTH_TIMEOUT_SECONDS)
     try:
         connection.request("GET", "/health")
         status = connection.getresponse().status
+        latency = time.monotonic() - started
         if status == 200:
-            probe.latencies.append(time.monotonic() - started)
+            probe.latencies.append(latency)
+            if latency >= HEALTH_LIMIT_SECONDS:
+                probe.over_limit.append({"at_seconds": at, "seconds": round(latency, 3)})
         else:
             probe.failures.append(f"status {status}")
+            probe.over_limit.append({"at_seconds": at, "failure": f"status {status}"})
     except OSError as error:
         probe.failures.append(f"{type(error).__name__}: {error}")
+        probe.over_limit.append({"at_seconds": at, "failure": f"{type(error).__name__}: {error}"})
     finally:
         connection.close()
 
@@ -144,6 +153,7 @@ def health_summary(probe: HealthProbe) -> Json:
         "within_limit": not probe.failures
         and bool(milliseconds)
         and max(milliseconds) < HEALTH_LIMIT_SECONDS * 1000,
+        "over_limit": probe.over_limit[:10],
     }
 
 
@@ -192,15 +202,22 @@ def scoring_bodies(folder: Path) -> Path:
     return write_bodies(folder / "bodies.jsonl")
 
 
-def measure_sustained(variant: Variant, options: SoakOptions, say: Callable[[str], None]) -> Json:
+def measure_sustained(
+    variant: Variant,
+    options: SoakOptions,
+    say: Callable[[str], None],
+    settings: dict[str, str] | None = None,
+) -> Json:
     """One variant under options.seconds of mixed load at options.connections: what wrk counted,
-    `/health` throughout, memory per worker over time."""
+    `/health` throughout, memory per worker over time. `settings` are serve.py's (LOOP=asyncio)."""
     entry: Json = {"variant": variant.name, "seconds": options.seconds}
     entry.update(connections=options.connections, workers=options.workers)
-    say(f"soak: {variant.name}: {options.seconds} s at {options.connections} connections")
+    entry["settings"] = dict(settings or {})
+    shown = " ".join([variant.name, *(f"{k}={v}" for k, v in entry["settings"].items())])
+    say(f"soak: {shown}: {options.seconds} s at {options.connections} connections")
     with tempfile.TemporaryDirectory(prefix="soak-") as folder:
         bodies = scoring_bodies(Path(folder)) if variant.workload == "scoring" else Path(folder)
-        with running_server(variant, workers=options.workers) as server:
+        with running_server(variant, workers=options.workers, env=settings) as server:
             plan = load_plan(variant, server.base_url, options, bodies)
             with probing_health(server.port) as probe, sampling_memory(server) as timeline:
                 outcome = run_wrk(plan)

@@ -77,18 +77,19 @@ def start_server(
 
     `env` adds or overrides environment variables (FIB_MAX_N, ...); `cpus` pins the server and
     every worker it spawns to those cores. `direct` runs its uvicorn command without serve.py,
-    for a configuration that is not a variant of the table (the ladder's apps and stacks), and
-    `wrap` then changes that command (the profiler runs PyPy's uvicorn under vmprof).
+    for a configuration that is not a variant of the table (the ladder's apps and stacks).
+    `wrap` changes the command (the profiler runs PyPy's uvicorn under vmprof; the container-stop
+    emulation runs serve.py as PID 1 of a PID namespace).
     """
     port = free_port() if port is None else port
     server_env = dict(os.environ, HOST=LOOPBACK, PORT=str(port), WORKERS=str(workers))
     server_env.update(env or {})
     if direct:
         command = server_command(variant, LOOPBACK, port, workers)
-        command = wrap(command) if wrap else command
         server_env = server_environment(server_env, variant)
     else:
         command = [sys.executable, str(SERVE_SCRIPT), variant.name]
+    command = wrap(command) if wrap else command
     log_fd, log_name = tempfile.mkstemp(prefix=f"{variant.name}-", suffix=".log")
     with os.fdopen(log_fd, "w") as log:
         process = start_group(command, cpus=cpus, cwd=ROOT, env=server_env, stdout=log, stderr=log)

@@ -7,6 +7,9 @@ Parts, each per variant (`--parts` picks some):
   throughput, which requests failed (reliability_faults.py);
 - shutdown: SIGTERM under load: in-flight requests complete, the process exits, nothing is left
   (reliability_faults.py);
+- container-stop: the same as `docker compose stop` does it: the image's command as PID 1 of a PID
+  namespace, SIGTERM to it alone, SIGKILL after the compose file's stop_grace_period, and (the
+  scoring service) one upload that never ends, which only --timeout-graceful-shutdown stops;
 - hostile: slowloris, idle keep-alive connections, oversized headers and bodies, a `/health`
   flood (reliability_clients.py).
 
@@ -26,7 +29,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from benchmarks.environment import machine
 from benchmarks.planning import refuse_busy_cpus
+from benchmarks.plots_soak import write_memory_plot
 from benchmarks.records import recorded_outcome
 from benchmarks.reference import SCRATCH_DIR
 from benchmarks.reliability_soak import SoakOptions, measure_sustained
@@ -35,8 +40,19 @@ from variants import ALL_VARIANTS, Variant, get_variant
 
 SOAK_DIR = RESULTS_DIR / "soak"
 SCHEMA = "fastapi-hot-paths/soak/1"
-PARTS = ("sustained", "killed-worker", "shutdown", "hostile")  # see PART_RUNNERS
+PARTS = ("sustained", "killed-worker", "shutdown", "container-stop", "hostile")  # PART_RUNNERS
 QUICK_SECONDS = 5
+# A deployment's view: each server runs as it would be deployed, a worker per core, and the load
+# generator has no core of its own on a 2-core machine.
+PINNING_NOTE = "not pinned: each server's 2 workers and the load generator share every core"
+# The sustained part also serves these variants with another of serve.py's settings, as rows of
+# their own: uvloop (libuv) accepts one new connection per turn of a busy event loop, so under a
+# burst of new connections a `/health` probe waits behind them; asyncio accepts them at once. The
+# rows measure that remedy and its cost beside the variants as they stand.
+SUSTAINED_SETTINGS = {
+    "cython LOOP=asyncio": ("cython", {"LOOP": "asyncio"}),
+    "scoring LOOP=asyncio": ("scoring", {"LOOP": "asyncio"}),
+}
 
 
 @dataclass
@@ -68,6 +84,15 @@ def run_sustained(options: SoakRunOptions, variant: Variant, say: Callable[[str]
     return measure_sustained(variant, options.sustained(), say)
 
 
+def sustained_with_settings(options: SoakRunOptions) -> dict[str, tuple[str, dict[str, str]]]:
+    """The rows of SUSTAINED_SETTINGS whose variant this run measures."""
+    return {
+        row: (name, settings)
+        for row, (name, settings) in SUSTAINED_SETTINGS.items()
+        if name in options.variants
+    }
+
+
 def outcome_of(result: Json) -> Json:
     """A fault measurement's dict, its own status kept as "outcome" (the entry's status is the
     run's); a failed one raises, so the run records it as failed with its reason."""
@@ -91,6 +116,14 @@ def run_shutdown(options: SoakRunOptions, variant: Variant, say: Callable[[str],
     return outcome_of(measure_graceful_shutdown(variant, say=say))
 
 
+def run_container_stop(
+    options: SoakRunOptions, variant: Variant, say: Callable[[str], None]
+) -> Json:
+    from benchmarks.reliability_faults import measure_container_stop
+
+    return outcome_of(measure_container_stop(variant, say=say))
+
+
 def run_hostile(options: SoakRunOptions, variant: Variant, say: Callable[[str], None]) -> Json:
     from benchmarks.reliability_clients import measure_hostile_clients
 
@@ -102,6 +135,7 @@ PART_RUNNERS: dict[str, Callable[[SoakRunOptions, Variant, Callable[[str], None]
     "sustained": run_sustained,
     "killed-worker": run_killed_worker,
     "shutdown": run_shutdown,
+    "container-stop": run_container_stop,
     "hostile": run_hostile,
 }
 
@@ -114,6 +148,7 @@ def run_soak(options: SoakRunOptions, say: Callable[[str], None]) -> Path:
     path = folder / "latest.json"
     started = time.monotonic()
     results: Json = {"schema": SCHEMA, "started_at": _now(), "quick": options.quick, "parts": {}}
+    results["environment"] = {"machine": machine(), "pinning": {"note": PINNING_NOTE}}
 
     def save() -> None:
         results["finished_at"] = _now()
@@ -127,7 +162,15 @@ def run_soak(options: SoakRunOptions, say: Callable[[str], None]) -> Path:
             entries[name] = entry
             with recorded_outcome(entry, name, save, say, part=f"soak {part}"):
                 entry.update(PART_RUNNERS[part](options, get_variant(name), say))
+        if part == "sustained":
+            for row, (name, settings) in sustained_with_settings(options).items():
+                entry = entries[row] = {"status": "pending"}
+                with recorded_outcome(entry, row, save, say, part="soak sustained"):
+                    entry.update(
+                        measure_sustained(get_variant(name), options.sustained(), say, settings)
+                    )
     save()
+    write_memory_plot(results, folder / "memory.png")
     return path
 
 

@@ -26,7 +26,7 @@ from docker_files import (
 from dockerfile_checks import PROBE_START_PERIOD_MIN, unmet
 from dockerignore import IgnoreRule, is_ignored
 from processes import run_group
-from variants import ROOT, SUPERVISOR_ALLOWANCE_MIB, VARIANTS, Variant
+from variants import GRACEFUL_SHUTDOWN_SECONDS, ROOT, SUPERVISOR_ALLOWANCE_MIB, VARIANTS, Variant
 
 RESULTS_FILE = ROOT / "benchmarks" / "results" / "latest.json"
 MEMORY_MARGIN = 1.25
@@ -138,6 +138,10 @@ def service_problems(compose: dict, variant: Variant, image: ImageConfig) -> lis
         (interpolate(environment["FIB_MAX_N"]) == "35", "FIB_MAX_N's default is not 35"),
         (interpolate(environment["FIB_MAX_N"], {"FIB_MAX_N": "30"}) == "30", "FIB_MAX_N is fixed"),
         (service["restart"] in {"unless-stopped", "always", "on-failure"}, "no restart policy"),
+        (
+            duration_seconds(service.get("stop_grace_period", "10s")) > GRACEFUL_SHUTDOWN_SECONDS,
+            "stop_grace_period is not above uvicorn's --timeout-graceful-shutdown",
+        ),
         # Inside a container os.sched_getaffinity sees every host core: WORKERS follows the CPUs.
         *[
             (

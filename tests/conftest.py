@@ -14,7 +14,7 @@ from variants import ROOT, VARIANTS, Variant
 # The suite sets these itself; a value left in the caller's shell must not change what it expects.
 for _name in (
     "FIB_MAX_N", "FIB_BUDGET_SECONDS", "FIB_INLINE_SECONDS", "HOST", "PORT", "WORKERS",
-    "SCORING_ENGINE", "SCORING_VALIDATION",
+    "SCORING_ENGINE", "SCORING_VALIDATION", "LOOP",
 ):  # fmt: skip
     os.environ.pop(_name, None)
 

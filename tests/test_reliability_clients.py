@@ -66,3 +66,23 @@ def test_oversized_headers_get_no_5xx_and_no_hang(measured: dict):
 def test_nothing_is_left_running_or_open(measured: dict):
     assert not measured["left_children"]
     assert measured["left_descriptors"] <= 0
+
+
+def test_limit_concurrency_under_slowloris_refuses_the_real_clients():
+    """Why the variants leave uvicorn's --limit-concurrency unset: it counts half-sent
+    connections too, so under slowloris the real requests and /health are the ones answered 503."""
+    result = measure_hostile_clients(
+        get_variant("baseline"),
+        connections=100,
+        seconds=3.0,
+        say=lambda line: None,
+        scenarios=("slowloris_limited",),
+    )
+    limited = result["scenarios"]["slowloris_limited"]
+    assert limited["settings"] == {"UVICORN_LIMIT_CONCURRENCY": "50"}
+    assert limited["hostile"]["opened"] == 100
+    # A request or two may be served while the slow connections are still being opened.
+    assert limited["real"]["failed"] > 5 * limited["real"]["served"], limited["real"]
+    assert any("503" in example for example in limited["real"]["failure_examples"]), limited
+    health = limited["health"]
+    assert health["failures"] > 5 * health["answered"], health

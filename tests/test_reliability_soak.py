@@ -77,7 +77,9 @@ def test_a_failing_soak_part_is_recorded_and_the_next_variant_still_runs(tmp_pat
         return {"served": 7}
 
     monkeypatch.setitem(soak.PART_RUNNERS, "sustained", sometimes)
-    options = soak.SoakRunOptions(["baseline", "pypy"], output_dir=tmp_path, allow_busy=True)
+    options = soak.SoakRunOptions(
+        ["baseline", "pypy"], ["sustained"], output_dir=tmp_path, allow_busy=True
+    )
     saved = json.loads(soak.run_soak(options, lambda text: None).read_text())
     entries = saved["parts"]["sustained"]
     assert entries["baseline"]["status"] == "failed"

@@ -23,6 +23,7 @@ from baseline.fib_settings import (
     read_inline_seconds,
 )
 from processes import free_port, group_members, start_group, stop_group, wait_for_health
+from serve import build_command
 from variants import ROOT, VARIANTS, get_variant, server_command
 
 SERVE = [sys.executable, str(ROOT / "serve.py")]
@@ -93,6 +94,7 @@ HOST = "HOST must be an IP address or a host name this machine resolves"
         ({"FIB_INLINE_SECONDS": "-0.001"}, f"{INLINE}, got '-0.001'"),
         ({"FIB_INLINE_SECONDS": "1ms"}, f"{INLINE}, got '1ms'"),
         ({"FIB_INLINE_SECONDS": LONG}, f"{INLINE}, got '{SHOWN_LONG}'"),
+        ({"LOOP": "trio"}, "LOOP must be asyncio or uvloop for baseline, got 'trio'"),
         ({"HOST": "not a host"}, f"{HOST}, got 'not a host'"),
         ({"HOST": "999.1.1.1"}, f"{HOST}, got '999.1.1.1'"),
         ({"HOST": "x" * 300}, f"{HOST}, got '{'x' * 40}...'"),
@@ -138,6 +140,26 @@ def test_compute_slots_follow_the_cgroup_cpu_quota(tmp_path, files: dict, expect
     assert cgroup_cpu_limit(tmp_path) == expected
     affinity = len(os.sched_getaffinity(0))
     assert available_cores(tmp_path) == min(affinity, expected or affinity)
+
+
+@pytest.mark.parametrize(
+    ("variant", "environ", "loop"),
+    [
+        ("cython", {}, "uvloop"),
+        ("cython", {"LOOP": "asyncio"}, "asyncio"),
+        ("scoring", {"LOOP": " asyncio "}, "asyncio"),
+        ("pypy", {}, "asyncio"),
+        ("pypy", {"LOOP": ""}, "asyncio"),
+    ],
+)
+def test_loop_chooses_uvicorns_event_loop(variant: str, environ: dict, loop: str):
+    command = build_command(get_variant(variant), environ)
+    assert command[command.index("--loop") + 1] == loop
+
+
+def test_loop_refuses_uvloop_on_pypy():
+    with pytest.raises(SettingsError, match="LOOP must be asyncio for pypy, got 'uvloop'"):
+        build_command(get_variant("pypy"), {"LOOP": "uvloop"})
 
 
 def test_unknown_variant_lists_the_known_ones():
