@@ -61,9 +61,8 @@ def failure_note(health: Json) -> str:
     late = health.get("over_limit") or []
     if late:
         shown = [
-            f"{format_number(item['seconds'])} s at {format_number(item['at_seconds'])} s"
-            if "seconds" in item
-            else f"{item['failure']} at {format_number(item['at_seconds'])} s"
+            f"{item['failure'] if 'failure' in item else format_number(item['seconds']) + ' s'}"
+            f" ({format_number(item['at_seconds'])} s into the load)"
             for item in late[:3]
         ]
         more = f", {len(late) - 3} more" if len(late) > 3 else ""
