@@ -274,13 +274,14 @@ def committed() -> Json:
 
 def test_the_committed_soak_renders_every_part(committed: Json) -> None:
     section = reliability_section(committed)
-    for heading in ("**Killed worker**", "**Graceful shutdown**", "**Hostile clients**"):
+    headings = ("**Killed worker**", "**Graceful shutdown**", "**Container stop**")
+    for heading in (*headings, "**Hostile clients**"):
         assert heading in section
     assert row_of(section, "**Killed worker**", "baseline")[1] == "yes"
+    assert row_of(section, "**Killed worker**", "scoring")[1] == "yes"
     assert row_of(section, "**Graceful shutdown**", "cython")[2] == "4 of 4"
-    assert row_of(section, "**Killed worker**", "scoring")[1] == (
-        "unsupported: fib variants only (GET /fib/10)"
-    )
+    stop = row_of(section, "**Container stop**", "scoring")
+    assert stop[3].startswith("answered 500 after ") and stop[5] == "no", stop
     assert row_of(section, "*Slowloris*", "scoring-mypyc")[-1] == "0 of 300"
     assert f"![Memory per worker over the sustained runs]({MEMORY_PLOT_LINK})" in section
 
@@ -315,10 +316,10 @@ def test_the_memory_plot_draws_a_line_per_variant_a_panel_per_runtime(committed:
     assert figure is not None
     panels = {ax.get_title(): [line.get_label() for line in ax.get_lines()] for ax in figure.axes}
     assert sorted(panels) == ["CPython", "PyPy"]
-    names = [label.split(" ", 1)[0] for label in panels["CPython"]]
+    names = [label.split(" (ends at", 1)[0] for label in panels["CPython"]]
     assert names == ["baseline", "cython", "scoring", "scoring-cython", "scoring-cython-typed",
-                     "scoring-mypyc"]  # fmt: skip
-    assert [label.split(" ", 1)[0] for label in panels["PyPy"]] == [
+                     "scoring-mypyc", "cython LOOP=asyncio", "scoring LOOP=asyncio"]  # fmt: skip
+    assert [label.split(" (ends at", 1)[0] for label in panels["PyPy"]] == [
         "pypy",
         "pypy-cython",
         "scoring-pypy",
@@ -327,7 +328,7 @@ def test_the_memory_plot_draws_a_line_per_variant_a_panel_per_runtime(committed:
     last = committed["parts"]["sustained"]["baseline"]["memory_timeline"][-1][1]
     assert panels["CPython"][0] == f"baseline (ends at {last:.1f} MiB)"
     legend = figure.legends[0]  # below the panels, as in the other plots
-    assert len(legend.get_texts()) == 10
+    assert len(legend.get_texts()) == 12
     width, height = figure.get_size_inches() * figure.dpi
     assert width <= MAX_PIXELS and height <= MAX_PIXELS
 
@@ -340,7 +341,8 @@ def test_the_memory_plot_skips_variants_without_samples(committed: Json, tmp_pat
             sustained[name]["memory_timeline"] = []
     sustained["scoring"] = FAILED
     labels = line_labels(results)
-    assert len(labels) == 5 and not any("pypy" in label for label in labels)
+    # the committed file's 8 CPython rows (two with LOOP=asyncio), less the failed one
+    assert len(labels) == 7 and not any("pypy" in label for label in labels)
     assert len(memory_figure(results).axes) == 1  # no PyPy panel without a PyPy line
     path = write_memory_plot(results, tmp_path / "memory.png")
     assert path == tmp_path / "memory.png"
