@@ -62,13 +62,14 @@ FIB_N, FIB_10 = 10, 55
 SCENARIOS = ("slowloris", "idle_keepalive", "oversized", "health_flood", "slowloris_limited")
 
 
-# Scenarios served by a server of their own, with these uvicorn settings (given through uvicorn's
-# UVICORN_* environment variables, its command line's prefix): slowloris again against
-# --limit-concurrency, a defence uvicorn has and the variants do not set, to measure why.
 def limited_settings(connections: int) -> dict[str, str]:
+    """slowloris_limited's server: --limit-concurrency at half the slow connections, a defence
+    uvicorn has and the variants do not set, to measure why (given through uvicorn's UVICORN_*
+    environment variables, the prefix of its command line's options)."""
     return {"UVICORN_LIMIT_CONCURRENCY": str(connections // 2)}
 
 
+# Scenarios served by a server of their own, with the uvicorn settings these give.
 OWN_SERVER = {"slowloris_limited": limited_settings}
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.wrk import WrkPlan
+from contract_check import fib_exact
 from processes import LOOPBACK, http_get
 from variants import Variant
 
@@ -99,7 +100,7 @@ def _fib_request(port: int, n: int, answer: dict) -> None:
     def check(status: int, body: bytes) -> None:
         if status == 200:
             answer["result"] = json.loads(body)["result"]
-            answer["right"] = answer["result"] == _fib(n)
+            answer["right"] = answer["result"] == fib_exact(n)
 
     _exchange(port, answer, lambda connection: connection.request("GET", f"/fib/{n}"), check)
 
@@ -193,10 +194,3 @@ def _exchange(
     finally:
         answer["seconds"] = time.monotonic() - began
         connection.close()
-
-
-def _fib(n: int) -> int:
-    a, b = 0, 1
-    for _ in range(n):
-        a, b = b, a + b
-    return a

@@ -84,13 +84,26 @@ def run_sustained(options: SoakRunOptions, variant: Variant, say: Callable[[str]
     return measure_sustained(variant, options.sustained(), say)
 
 
-def sustained_with_settings(options: SoakRunOptions) -> dict[str, tuple[str, dict[str, str]]]:
-    """The rows of SUSTAINED_SETTINGS whose variant this run measures."""
-    return {
-        row: (name, settings)
-        for row, (name, settings) in SUSTAINED_SETTINGS.items()
-        if name in options.variants
-    }
+def part_rows(
+    part: str, options: SoakRunOptions, say: Callable[[str], None]
+) -> list[tuple[str, Callable[[], Json]]]:
+    """A part's rows, each with what measures it: every variant, then, in the sustained part, the
+    rows of SUSTAINED_SETTINGS whose variant this run measures."""
+
+    def variant_row(name: str) -> Callable[[], Json]:
+        return lambda: PART_RUNNERS[part](options, get_variant(name), say)
+
+    def settings_row(name: str, settings: dict[str, str]) -> Callable[[], Json]:
+        return lambda: measure_sustained(get_variant(name), options.sustained(), say, settings)
+
+    rows = [(name, variant_row(name)) for name in options.variants]
+    if part == "sustained":
+        rows += [
+            (row, settings_row(name, settings))
+            for row, (name, settings) in SUSTAINED_SETTINGS.items()
+            if name in options.variants
+        ]
+    return rows
 
 
 def outcome_of(result: Json) -> Json:
@@ -157,18 +170,11 @@ def run_soak(options: SoakRunOptions, say: Callable[[str], None]) -> Path:
 
     for part in options.parts:
         entries = results["parts"][part] = {}
-        for name in options.variants:
+        for row, measure in part_rows(part, options, say):
             entry: Json = {"status": "pending"}
-            entries[name] = entry
-            with recorded_outcome(entry, name, save, say, part=f"soak {part}"):
-                entry.update(PART_RUNNERS[part](options, get_variant(name), say))
-        if part == "sustained":
-            for row, (name, settings) in sustained_with_settings(options).items():
-                entry = entries[row] = {"status": "pending"}
-                with recorded_outcome(entry, row, save, say, part="soak sustained"):
-                    entry.update(
-                        measure_sustained(get_variant(name), options.sustained(), say, settings)
-                    )
+            entries[row] = entry
+            with recorded_outcome(entry, row, save, say, part=f"soak {part}"):
+                entry.update(measure())
     save()
     write_memory_plot(results, folder / "memory.png")
     return path
