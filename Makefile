@@ -14,7 +14,8 @@ CYTHON_SOURCES := $(CYTHON_DIR)/fib_cython.pyx $(CYTHON_DIR)/fib_pure.py $(CYTHO
 	$(CYTHON_DIR)/cython_build_flags.py $(CYTHON_DIR)/build_timing.py
 # What also runs under PyPy; the HTTP suite starts the PyPy servers from the CPython run.
 PYPY_TESTS := tests/test_app_in_process.py tests/test_fib_cython.py tests/test_fib_pure.py \
-	tests/test_fraud_engine.py tests/test_scoring_in_process.py tests/test_tcp_nodelay.py
+	tests/test_fraud_engine.py tests/test_scoring_in_process.py tests/test_tcp_nodelay.py \
+	tests/test_turn_budget.py
 
 .PHONY: help setup system-packages run-baseline run-cython run-pypy run-pypy-cython \
 	run-scoring run-scoring-cython run-scoring-cython-typed run-scoring-mypyc run-scoring-pypy \

@@ -1,10 +1,11 @@
 """Serve one variant in the foreground: `python serve.py NAME` (what `make run-NAME` runs).
 
 Reads HOST (default 127.0.0.1), PORT (the variant's default), WORKERS (default: the cores this
-process may use), LOOP (uvicorn's event loop: the variant's, or asyncio or uvloop; README
-"Reliability" says when asyncio is the better choice) and the app's own settings (the Fibonacci
+process may use), LOOP (uvicorn's event loop: asyncio, or uvloop on CPython; README
+"Reliability" says why the variants use asyncio) and the app's own settings (the Fibonacci
 apps': FIB_MAX_N, default 35, FIB_BUDGET_SECONDS, default 10, FIB_INLINE_SECONDS, default
-0.001; the scoring service's: SCORING_ENGINE and SCORING_VALIDATION, set by its variant), checks
+0.001; the scoring service's: SCORING_ENGINE and SCORING_VALIDATION, set by its variant; both's:
+TURN_BUDGET_SECONDS, default 0.05), checks
 them all before anything starts, then replaces itself with uvicorn under the variant's interpreter
 (the same process, so stopping this process stops the server).
 
@@ -40,6 +41,7 @@ from baseline.fib_settings import (
     read_fib_max_n,
     read_host,
     read_inline_seconds,
+    read_turn_budget_seconds,
 )
 from variants import INTERPRETERS, Variant, get_variant, server_command, server_environment
 
@@ -66,6 +68,7 @@ def read_loop(variant: Variant, environ: Mapping[str, str]) -> str:
 
 
 def check_app_settings(variant: Variant, environ: Mapping[str, str]) -> None:
+    read_turn_budget_seconds(environ)  # both services'
     if variant.workload == "scoring":
         # Imported here: the Docker images serve the Fibonacci variants and hold no case-study/.
         from scoring_settings import read_scoring_settings

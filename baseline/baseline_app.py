@@ -22,9 +22,11 @@ from baseline.fib_settings import (
     read_budget_seconds,
     read_fib_max_n,
     read_inline_seconds,
+    read_turn_budget_seconds,
     shorten,
 )
 from baseline.runtime import runtime_description
+from baseline.turn_budget import TurnBudget
 
 FibFunction = Callable[[int], int]
 
@@ -116,6 +118,7 @@ def create_app(
     fib_max_n: int | None = None,
     budget_seconds: float | None = None,
     inline_seconds: float | None = None,
+    turn_budget_seconds: float | None = None,
 ) -> FastAPI:
     """The app with the shared contract around `fib`.
 
@@ -130,6 +133,8 @@ def create_app(
     releases it. Requests beyond that wait on the event loop without holding a thread. A request
     whose computation would exceed the budget (FIB_BUDGET_SECONDS) is refused before it starts:
     a running computation cannot be cancelled, so it must never be one that runs for hours.
+    Under more requests than a turn of the event loop should hold (TURN_BUDGET_SECONDS), the rest
+    wait for the next turn (baseline/turn_budget.py), so /health is answered within a few turns.
     """
     max_n = read_fib_max_n() if fib_max_n is None else fib_max_n
     budget = read_budget_seconds() if budget_seconds is None else budget_seconds
@@ -137,6 +142,9 @@ def create_app(
     compute_slots = available_cores() if releases_gil else 1
     inline = read_inline_seconds() if inline_seconds is None else inline_seconds
     inline /= compute_slots
+    if turn_budget_seconds is None:
+        turn_budget_seconds = read_turn_budget_seconds()
+    turn_budget = TurnBudget(turn_budget_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -171,6 +179,7 @@ def create_app(
         # every variant gives the same 400 and 422 bodies whatever its FastAPI version.
         n: str = Path(json_schema_extra=n_schema, description="an integer from 0 to FIB_MAX_N"),
     ) -> FibResponse:
+        await turn_budget.wait_for_turn()
         value = parse_n(n, max_n)
         cost: CostModel = app.state.cost
         check_budget(cost, value, budget, max_n)

@@ -33,6 +33,11 @@ BUDGET_RANGE = (0.001, 3600.0)
 # request's time), while 1 ms on the loop delays /health by no more than a millisecond.
 DEFAULT_INLINE_SECONDS = 0.001
 INLINE_RANGE = (0.0, 1.0)
+# How long one turn of a worker's event loop may go on starting requests before the rest wait for
+# the next turn (baseline/turn_budget.py): a few such turns keep /health far under its second at
+# any number of connections; 0 turns the budget off.
+DEFAULT_TURN_BUDGET_SECONDS = 0.05
+TURN_BUDGET_RANGE = (0.0, 1.0)
 ECHO_LIMIT = 40  # how much of a bad value a message repeats
 
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")  # ASCII only: int() would also take "٣" and "1_0"
@@ -115,6 +120,14 @@ def read_inline_seconds(environ: Mapping[str, str] = os.environ) -> float:
     of a worker thread (default 0.001 s; 0 hands every computation to a thread)."""
     return read_seconds_setting(
         "FIB_INLINE_SECONDS", environ, DEFAULT_INLINE_SECONDS, *INLINE_RANGE
+    )
+
+
+def read_turn_budget_seconds(environ: Mapping[str, str] = os.environ) -> float:
+    """TURN_BUDGET_SECONDS: how long one turn of the event loop may go on starting requests
+    (default 0.05 s; 0: no budget), in both services."""
+    return read_seconds_setting(
+        "TURN_BUDGET_SECONDS", environ, DEFAULT_TURN_BUDGET_SECONDS, *TURN_BUDGET_RANGE
     )
 
 

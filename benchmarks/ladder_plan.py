@@ -17,7 +17,8 @@ FRAMEWORK_RUNGS = (  # key, label, uvicorn app
     ("fastapi", "FastAPI route, same response model", "benchmarks.ladder_apps:fastapi_app"),
 )
 # Stacks measured beside each interpreter's own: (loop, http).
-OTHER_STACKS = {"pypy": (("asyncio", "h11"),)}
+# uvloop on CPython: faster per turn, but it accepts one connection per turn (variants.py).
+OTHER_STACKS = {"cpython": (("uvloop", "httptools"),), "pypy": (("asyncio", "h11"),)}
 OFFLOADED = (("FIB_INLINE_SECONDS", "0"),)
 
 

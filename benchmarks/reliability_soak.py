@@ -209,7 +209,7 @@ def measure_sustained(
     settings: dict[str, str] | None = None,
 ) -> Json:
     """One variant under options.seconds of mixed load at options.connections: what wrk counted,
-    `/health` throughout, memory per worker over time. `settings` are serve.py's (LOOP=asyncio)."""
+    `/health` throughout, memory per worker over time. `settings` are serve.py's (LOOP=uvloop)."""
     entry: Json = {"variant": variant.name, "seconds": options.seconds}
     entry.update(connections=options.connections, workers=options.workers)
     entry["settings"] = dict(settings or {})

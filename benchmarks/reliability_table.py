@@ -148,7 +148,7 @@ def sustained_lines(results: Json, sustained: Json) -> list[str]:
         "the last half of the run, its first quarter against its last (PyPy's GC heap is bounded "
         "by its PYPY_GC_MAX setting). The contract promises `/health` within a second under any "
         "load: a **no** breaks that promise, and says how late each late answer was and when in "
-        "the run it came. A row named with a setting (`LOOP=asyncio`) is that variant served "
+        "the run it came. A row named with a setting (`LOOP=uvloop`) is that variant served "
         "with it, in the same run:"
     )
     headers = [

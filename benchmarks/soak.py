@@ -46,12 +46,16 @@ QUICK_SECONDS = 5
 # generator has no core of its own on a 2-core machine.
 PINNING_NOTE = "not pinned: each server's 2 workers and the load generator share every core"
 # The sustained part also serves these variants with another of serve.py's settings, as rows of
-# their own: uvloop (libuv) accepts one new connection per turn of a busy event loop, so under a
-# burst of new connections a `/health` probe waits behind them; asyncio accepts them at once. The
-# rows measure that remedy and its cost beside the variants as they stand.
+# their own: the CPython variants serve on asyncio because uvloop (libuv) accepts one new connection
+# per turn of a busy event loop, so under a burst of new connections a `/health` probe waits behind
+# them (variants.py). The uvloop rows keep measuring that reason, in every run, beside the variants;
+# the rows without a turn budget (baseline/turn_budget.py) measure what it does for a saturated
+# worker's `/health`, and what it costs, on each interpreter.
 SUSTAINED_SETTINGS = {
-    "cython LOOP=asyncio": ("cython", {"LOOP": "asyncio"}),
-    "scoring LOOP=asyncio": ("scoring", {"LOOP": "asyncio"}),
+    "cython LOOP=uvloop": ("cython", {"LOOP": "uvloop"}),
+    "scoring LOOP=uvloop": ("scoring", {"LOOP": "uvloop"}),
+    "scoring TURN_BUDGET_SECONDS=0": ("scoring", {"TURN_BUDGET_SECONDS": "0"}),
+    "scoring-pypy TURN_BUDGET_SECONDS=0": ("scoring-pypy", {"TURN_BUDGET_SECONDS": "0"}),
 }
 
 

@@ -21,8 +21,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.requests import ClientDisconnect
 
-from baseline.fib_settings import SettingsError
+from baseline.fib_settings import SettingsError, read_turn_budget_seconds
 from baseline.runtime import runtime_description
+from baseline.turn_budget import TurnBudget
 from scoring_settings import is_compiled, load_engine, read_engine, read_validation
 from scoring_validation import (
     CHANNELS,
@@ -191,6 +192,9 @@ def create_app(engine: str | None = None, validation: str | None = None) -> Fast
     engine_module = load_engine(flavour)
     score_transaction = engine_module.score
     validate = VALIDATORS[mode]
+    # Each POST /score runs to its end without yielding: under hundreds of connections the turn
+    # budget (TURN_BUDGET_SECONDS) keeps a turn of the event loop short, so /health answers soon.
+    budget = TurnBudget(read_turn_budget_seconds())
     health_body = HealthResponse(
         status="healthy",
         runtime=runtime_description(),
@@ -232,6 +236,7 @@ def create_app(engine: str | None = None, validation: str | None = None) -> Fast
         openapi_extra={"requestBody": SCORE_REQUEST_BODY},
     )
     async def score(request: Request) -> JSONResponse:
+        await budget.wait_for_turn()
         # The body is read and checked here rather than by a FastAPI body parameter: so both ways
         # of validating share the size limit and give the same answers to the same faults.
         if not is_json(request.headers.get("content-type", "")):

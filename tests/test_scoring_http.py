@@ -1,6 +1,7 @@
-"""The case study's scoring service over real HTTP: `uvicorn scoring_app:app` under CPython (uvloop,
-httptools) and under PyPy (asyncio, httptools), with each way of validating, one server each on a
-free port, started from a directory outside the repository and stopped with its process group."""
+"""The case study's scoring service over real HTTP: `uvicorn scoring_app:app` under CPython and
+PyPy (asyncio, httptools, as the variants serve it), with each way of validating, one server each
+on a free port, started from a directory outside the repository and stopped with its process
+group."""
 
 from __future__ import annotations
 
@@ -36,11 +37,10 @@ from processes import (
 from scoring_app import STARTUP_FAILURE
 from scoring_settings import ENGINE_FLAVOURS, load_engine
 from scoring_validation import MAX_BODY_BYTES
-from variants import INTERPRETERS, PYPY_GC_SETTINGS
+from variants import INTERPRETERS, PYPY_GC_SETTINGS, SCORING_VARIANTS
 
-# uvicorn's loop per interpreter, as the variants table chooses them (uvloop does not install on
-# PyPy); httptools on both.
-LOOPS = {"cpython": "uvloop", "pypy": "asyncio"}
+# uvicorn's loop per interpreter, as the variants table chooses it; httptools on both.
+LOOPS = {variant.interpreter: variant.loop for variant in SCORING_VARIANTS}
 RUNTIME_PREFIXES = {"cpython": "CPython 3.", "pypy": "PyPy 7."}
 SERVERS = [(interpreter, mode) for interpreter in LOOPS for mode in ("pydantic", "python")]
 GENERATED_SEED = 3

@@ -21,6 +21,7 @@ from baseline.fib_settings import (
     read_budget_seconds,
     read_fib_max_n,
     read_inline_seconds,
+    read_turn_budget_seconds,
 )
 from processes import free_port, group_members, start_group, stop_group, wait_for_health
 from serve import build_command
@@ -69,6 +70,7 @@ WORKERS = "WORKERS must be a whole number from 1 to 256"
 FIB_MAX_N = "FIB_MAX_N must be a whole number from 0 to 92"
 BUDGET = "FIB_BUDGET_SECONDS must be a number of seconds from 0.001 to 3600"
 INLINE = "FIB_INLINE_SECONDS must be a number of seconds from 0 to 1"
+TURN = "TURN_BUDGET_SECONDS must be a number of seconds from 0 to 1"
 HOST = "HOST must be an IP address or a host name this machine resolves"
 
 
@@ -94,6 +96,9 @@ HOST = "HOST must be an IP address or a host name this machine resolves"
         ({"FIB_INLINE_SECONDS": "-0.001"}, f"{INLINE}, got '-0.001'"),
         ({"FIB_INLINE_SECONDS": "1ms"}, f"{INLINE}, got '1ms'"),
         ({"FIB_INLINE_SECONDS": LONG}, f"{INLINE}, got '{SHOWN_LONG}'"),
+        ({"TURN_BUDGET_SECONDS": "-0.05"}, f"{TURN}, got '-0.05'"),
+        ({"TURN_BUDGET_SECONDS": "50ms"}, f"{TURN}, got '50ms'"),
+        ({"TURN_BUDGET_SECONDS": "1.5"}, f"{TURN}, got '1.5'"),
         ({"LOOP": "trio"}, "LOOP must be asyncio or uvloop for baseline, got 'trio'"),
         ({"HOST": "not a host"}, f"{HOST}, got 'not a host'"),
         ({"HOST": "999.1.1.1"}, f"{HOST}, got '999.1.1.1'"),
@@ -123,6 +128,19 @@ def test_read_inline_seconds_accepts(environ: dict, expected: float):
 
 
 @pytest.mark.parametrize(
+    ("environ", "expected"),
+    [({}, 0.05), ({"TURN_BUDGET_SECONDS": "0"}, 0.0), ({"TURN_BUDGET_SECONDS": " 0.2 "}, 0.2)],
+)
+def test_read_turn_budget_seconds_accepts(environ: dict, expected: float):
+    assert read_turn_budget_seconds(environ) == expected
+
+
+def test_the_scoring_service_refuses_a_bad_turn_budget_too():
+    result = run_serve("scoring", TURN_BUDGET_SECONDS="nan")
+    assert (result.returncode, result.stderr) == (2, f"serve.py: {TURN}, got 'nan'\n")
+
+
+@pytest.mark.parametrize(
     ("files", "expected"),
     [
         ({"cpu.max": "max 100000\n"}, None),  # cgroup v2, no quota
@@ -145,9 +163,9 @@ def test_compute_slots_follow_the_cgroup_cpu_quota(tmp_path, files: dict, expect
 @pytest.mark.parametrize(
     ("variant", "environ", "loop"),
     [
-        ("cython", {}, "uvloop"),
-        ("cython", {"LOOP": "asyncio"}, "asyncio"),
-        ("scoring", {"LOOP": " asyncio "}, "asyncio"),
+        ("cython", {}, "asyncio"),
+        ("cython", {"LOOP": "uvloop"}, "uvloop"),
+        ("scoring", {"LOOP": " uvloop "}, "uvloop"),
         ("pypy", {}, "asyncio"),
         ("pypy", {"LOOP": ""}, "asyncio"),
     ],
