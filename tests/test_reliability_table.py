@@ -318,17 +318,19 @@ def test_the_memory_plot_draws_a_line_per_variant_a_panel_per_runtime(committed:
     assert sorted(panels) == ["CPython", "PyPy"]
     names = [label.split(" (ends at", 1)[0] for label in panels["CPython"]]
     assert names == ["baseline", "cython", "scoring", "scoring-cython", "scoring-cython-typed",
-                     "scoring-mypyc", "cython LOOP=asyncio", "scoring LOOP=asyncio"]  # fmt: skip
+                     "scoring-mypyc", "cython LOOP=uvloop", "scoring LOOP=uvloop",
+                     "scoring TURN_BUDGET_SECONDS=0"]  # fmt: skip
     assert [label.split(" (ends at", 1)[0] for label in panels["PyPy"]] == [
         "pypy",
         "pypy-cython",
         "scoring-pypy",
         "scoring-pypy-lean",
+        "scoring-pypy TURN_BUDGET_SECONDS=0",
     ]
     last = committed["parts"]["sustained"]["baseline"]["memory_timeline"][-1][1]
     assert panels["CPython"][0] == f"baseline (ends at {last:.1f} MiB)"
     legend = figure.legends[0]  # below the panels, as in the other plots
-    assert len(legend.get_texts()) == 12
+    assert len(legend.get_texts()) == 14
     width, height = figure.get_size_inches() * figure.dpi
     assert width <= MAX_PIXELS and height <= MAX_PIXELS
 
@@ -341,8 +343,8 @@ def test_the_memory_plot_skips_variants_without_samples(committed: Json, tmp_pat
             sustained[name]["memory_timeline"] = []
     sustained["scoring"] = FAILED
     labels = line_labels(results)
-    # the committed file's 8 CPython rows (two with LOOP=asyncio), less the failed one
-    assert len(labels) == 7 and not any("pypy" in label for label in labels)
+    # the committed file's 9 CPython rows (three with a setting), less the failed one
+    assert len(labels) == 8 and not any("pypy" in label for label in labels)
     assert len(memory_figure(results).axes) == 1  # no PyPy panel without a PyPy line
     path = write_memory_plot(results, tmp_path / "memory.png")
     assert path == tmp_path / "memory.png"
