@@ -290,17 +290,21 @@ def test_a_variant_whose_memory_was_not_sampled_has_none():
     assert set(variant_memory([record_of(unsampled)]).values()) == {None}
 
 
-def test_the_ladder_measures_each_interpreters_stack_and_pypys_h11_beside_it():
+def test_the_ladder_measures_each_interpreters_stack_and_the_other_beside_it():
     from benchmarks.ladder_plan import ladder_stacks
 
     stacks = [(s.interpreter, s.loop, s.http, s.chosen) for s in ladder_stacks(variant_names())]
     baseline, pypy = get_variant("baseline"), get_variant("pypy")
     assert stacks == [
         ("cpython", baseline.loop, baseline.http, True),
+        ("cpython", "uvloop", "httptools", False),
         ("pypy", pypy.loop, pypy.http, True),
         ("pypy", "asyncio", "h11", False),
     ]
-    assert [s.interpreter for s in ladder_stacks(["cython"])] == ["cpython"]
+    assert [(s.loop, s.chosen) for s in ladder_stacks(["cython"])] == [
+        ("asyncio", True),
+        ("uvloop", False),
+    ]
     chosen_only = ladder_stacks(variant_names(), other_stacks=False)  # make bench-quick's
     assert [(s.interpreter, s.chosen) for s in chosen_only] == [("cpython", True), ("pypy", True)]
 
